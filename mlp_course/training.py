@@ -1,0 +1,254 @@
+"""A small, friendly training loop for scratch models.
+
+``fit`` does mini-batch training with shuffling, an optional validation split,
+optional gradient clipping, and records per-epoch curves in a :class:`History`.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+
+from mlp_course.scratch import (
+    SGD,
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    Loss,
+    Module,
+    MSELoss,
+    Optimizer,
+    clip_grad_norm_,
+    grad_norm,
+)
+from mlp_course.scratch._validation import check_number, check_positive_int, describe
+from mlp_course.scratch.module import call_backward
+from mlp_course.scratch.regularization import BatchNorm1d
+from mlp_course.seed import get_rng
+
+
+@dataclass
+class History:
+    """Per-epoch curves recorded by :func:`fit` (validation lists stay empty
+    without validation data; accuracy lists stay empty for regression)."""
+
+    loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    val_accuracy: list[float] = field(default_factory=list)
+    grad_norm: list[float] = field(default_factory=list)
+    weight_norm: list[float] = field(default_factory=list)
+
+    @property
+    def epochs(self) -> list[int]:
+        return list(range(1, len(self.loss) + 1))
+
+    def __repr__(self) -> str:
+        parts = [f"epochs={len(self.loss)}"]
+        for name in ("loss", "val_loss", "accuracy", "val_accuracy"):
+            values = getattr(self, name)
+            if values:
+                parts.append(f"{name}={values[-1]:.4f}")
+        return "History(" + ", ".join(parts) + ")"
+
+
+def accuracy(loss_fn: Loss, output: np.ndarray, y: np.ndarray) -> float | None:
+    """Fraction of correct predictions for a classification loss (``None`` for MSE).
+
+    Cross-entropy: arg-max of the logits. BCE: probability >= 0.5. BCE with
+    logits: logit >= 0.
+    """
+    if isinstance(loss_fn, CrossEntropyLoss):
+        return float(np.mean(np.argmax(output, axis=1) == y))
+    if isinstance(loss_fn, BCELoss):
+        return float(np.mean((output >= 0.5) == (y >= 0.5)))
+    if isinstance(loss_fn, BCEWithLogitsLoss):
+        return float(np.mean((output >= 0) == (y >= 0.5)))
+    return None
+
+
+def train_val_split(
+    X: np.ndarray, y: np.ndarray, validation_split: float, rng: np.random.Generator | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Shuffle once, then hold out the last ``validation_split`` fraction."""
+    check_number("train_val_split", "validation_split", validation_split, low=0.0, high=1.0, high_open=True)
+    _check_pair("train_val_split", X, y)
+    rng = get_rng() if rng is None else rng
+    n_val = int(round(len(X) * validation_split))
+    if validation_split > 0 and (n_val == 0 or n_val == len(X)):
+        raise ValueError(
+            f"train_val_split: validation_split={validation_split} of {len(X)} samples leaves "
+            f"{n_val} for validation and {len(X) - n_val} for training; both need at least one"
+        )
+    order = rng.permutation(len(X))
+    train, val = order[: len(X) - n_val], order[len(X) - n_val:]
+    return X[train], y[train], X[val], y[val]
+
+
+def minibatches(
+    X: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = True,
+    rng: np.random.Generator | None = None,
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield ``(X_batch, y_batch)`` covering every sample once; the last batch may be smaller."""
+    batch_size = check_positive_int("minibatches", "batch_size", batch_size)
+    _check_pair("minibatches", X, y)
+    if shuffle:
+        order = (get_rng() if rng is None else rng).permutation(len(X))
+        X, y = X[order], y[order]
+    for start in range(0, len(X), batch_size):
+        yield X[start:start + batch_size], y[start:start + batch_size]
+
+
+def _check_pair(owner: str, X, y) -> None:
+    for name, value in (("X", X), ("y", y)):
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"{owner}: {name} must be a NumPy array, got {describe(value)}")
+    if X.ndim != 2:
+        raise ValueError(f"{owner}: X must be 2-D (samples, features), got shape {X.shape}")
+    if len(X) != len(y):
+        raise ValueError(f"{owner}: X has {len(X)} samples but y has {len(y)}")
+    if len(X) == 0:
+        raise ValueError(f"{owner}: X is empty")
+
+
+def _weight_norm(model: Module) -> float:
+    return float(np.sqrt(sum(float(np.sum(p.data.astype(np.float64) ** 2)) for p in model.parameters())))
+
+
+def evaluate(model: Module, loss_fn: Loss, X: np.ndarray, y: np.ndarray) -> tuple[float, float | None]:
+    """Loss and accuracy on ``(X, y)`` in evaluation mode (the mode is restored after)."""
+    was_training = model.training
+    model.eval()
+    try:
+        output = model(X)
+        return loss_fn(output, y), accuracy(loss_fn, output, y)
+    finally:
+        model.train(was_training)
+
+
+def fit(
+    model: Module,
+    X: np.ndarray,
+    y: np.ndarray,
+    loss_fn: Loss | None = None,
+    optimizer: Optimizer | None = None,
+    *,
+    lr: float = 0.1,
+    epochs: int = 100,
+    batch_size: int = 32,
+    validation_split: float = 0.0,
+    validation_data: tuple[np.ndarray, np.ndarray] | None = None,
+    shuffle: bool = True,
+    clip_norm: float | None = None,
+    rng: np.random.Generator | None = None,
+    verbose: int = 0,
+) -> History:
+    """Train ``model`` on ``(X, y)`` with mini-batches and return its :class:`History`.
+
+    * ``loss_fn`` defaults to :class:`MSELoss`; ``optimizer`` to ``SGD(lr=lr)``.
+    * ``X`` is cast to the model's dtype; labels for cross-entropy stay integers.
+    * ``validation_split`` holds out a random fraction of ``(X, y)``;
+      ``validation_data=(X_val, y_val)`` passes a set explicitly instead.
+    * ``clip_norm`` clips the global gradient norm before every step.
+    * ``verbose=k`` prints one line every ``k`` epochs (and after the last).
+
+    Every argument is checked before the model is touched.
+    """
+    if not isinstance(model, Module):
+        raise TypeError(f"fit: model must be a scratch Module, got {describe(model)}")
+    loss_fn = MSELoss() if loss_fn is None else loss_fn
+    if not isinstance(loss_fn, Loss):
+        raise TypeError(f"fit: loss_fn must be a scratch Loss, got {describe(loss_fn)}")
+    epochs = check_positive_int("fit", "epochs", epochs)
+    batch_size = check_positive_int("fit", "batch_size", batch_size)
+    if clip_norm is not None:
+        check_number("fit", "clip_norm", clip_norm, low=0.0, low_open=True)
+    if isinstance(verbose, bool) or not isinstance(verbose, numbers.Integral) or verbose < 0:
+        raise ValueError(f"fit: verbose must be a non-negative integer, got {verbose!r}")
+    if validation_data is not None and validation_split:
+        raise ValueError("fit: pass either validation_split or validation_data, not both")
+    _check_pair("fit", X, y)
+    dtype = model.dtype or np.float32
+    X = X.astype(dtype, copy=False)
+    if not isinstance(loss_fn, CrossEntropyLoss):
+        y = y.astype(dtype, copy=False)
+    rng = get_rng() if rng is None else rng
+    if validation_data is not None:
+        X_val, y_val = validation_data
+        _check_pair("fit (validation_data)", X_val, y_val)
+        X_val = X_val.astype(dtype, copy=False)
+        if not isinstance(loss_fn, CrossEntropyLoss):
+            y_val = y_val.astype(dtype, copy=False)
+        X_train, y_train = X, y
+    elif validation_split:
+        X_train, y_train, X_val, y_val = train_val_split(X, y, validation_split, rng)
+    else:
+        X_train, y_train, X_val, y_val = X, y, None, None
+    # A forward pass on two samples catches shape and dtype errors, and the loss
+    # of a dummy prediction of the same shape (0.5 suits every loss) checks every
+    # target, before any update: for the training and the validation data.
+    was_training = model.training
+    model.eval()
+    try:
+        for X_part, y_part in [(X_train, y_train)] + ([] if X_val is None else [(X_val, y_val)]):
+            output = model(X_part[:2])
+            loss_fn(output, y_part[:2])
+            loss_fn(np.full((len(y_part), *output.shape[1:]), 0.5, dtype=output.dtype), y_part)
+    finally:
+        model.train(was_training)
+    if any(isinstance(m, BatchNorm1d) for m in model.modules()) and (
+        batch_size == 1 or len(X_train) % batch_size == 1
+    ):
+        raise ValueError(
+            f"fit: BatchNorm1d needs at least 2 samples in every training batch, but "
+            f"{len(X_train)} training samples in batches of {batch_size} leave a batch of 1; "
+            f"choose another batch_size"
+        )
+    optimizer = SGD(model.parameters(), lr=lr) if optimizer is None else optimizer
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"fit: optimizer must be a scratch Optimizer, got {describe(optimizer)}")
+
+    history = History()
+    model.train()
+    parameters = list(model.parameters())
+    for epoch in range(1, epochs + 1):
+        total_loss, total_correct, norms = 0.0, 0.0, []
+        for X_batch, y_batch in minibatches(X_train, y_train, batch_size, shuffle, rng):
+            output = model(X_batch)
+            batch_loss = loss_fn(output, y_batch)
+            model.zero_grad()
+            call_backward(model, loss_fn.backward(), input_grad=False)
+            norms.append(clip_grad_norm_(parameters, clip_norm) if clip_norm else grad_norm(parameters))
+            optimizer.step()
+            total_loss += batch_loss * len(X_batch)
+            batch_accuracy = accuracy(loss_fn, output, y_batch)
+            if batch_accuracy is not None:
+                total_correct += batch_accuracy * len(X_batch)
+        history.loss.append(total_loss / len(X_train))
+        if accuracy(loss_fn, output, y_batch) is not None:
+            history.accuracy.append(total_correct / len(X_train))
+        history.grad_norm.append(float(np.mean(norms)))
+        history.weight_norm.append(_weight_norm(model))
+        if X_val is not None:
+            val_loss, val_accuracy = evaluate(model, loss_fn, X_val, y_val)
+            history.val_loss.append(val_loss)
+            if val_accuracy is not None:
+                history.val_accuracy.append(val_accuracy)
+        if verbose and (epoch % verbose == 0 or epoch == epochs):
+            print(_progress_line(history, epoch, epochs))
+    return history
+
+
+def _progress_line(history: History, epoch: int, epochs: int) -> str:
+    width = len(str(epochs))
+    parts = [f"epoch {epoch:>{width}}/{epochs}", f"loss {history.loss[-1]:.4f}"]
+    if history.accuracy:
+        parts.append(f"acc {history.accuracy[-1]:.3f}")
+    if history.val_loss:
+        parts.append(f"val_loss {history.val_loss[-1]:.4f}")
+    if history.val_accuracy:
+        parts.append(f"val_acc {history.val_accuracy[-1]:.3f}")
+    return " | ".join(parts)
