@@ -28,6 +28,13 @@ def _tensor(torch, array: np.ndarray):
 
 
 def _module_to_torch(module: Module, torch, dtype):
+    out = _convert_to_torch(module, torch, dtype)
+    # Each module keeps its own mode (dropout off while batch norm still trains).
+    out.training = module.training
+    return out
+
+
+def _convert_to_torch(module: Module, torch, dtype):
     nn = torch.nn
     if isinstance(module, Linear):
         out = nn.Linear(module.in_features, module.out_features, bias=module.bias is not None, dtype=dtype)
@@ -67,8 +74,8 @@ def _module_to_torch(module: Module, torch, dtype):
 def to_torch(model: Module):
     """An equivalent ``torch.nn.Sequential`` with copies of the same weights.
 
-    The dtype and the train/eval mode are preserved. A single module is wrapped
-    in a one-element ``Sequential``.
+    The dtype and the train/eval mode of every module are preserved. A single
+    module is wrapped in a one-element ``Sequential``.
     """
     import torch
 
@@ -77,11 +84,17 @@ def to_torch(model: Module):
     dtype = _torch_dtype(torch, model.dtype or np.float32)
     layers = model if isinstance(model, Sequential) else Sequential(model)
     out = _module_to_torch(layers, torch, dtype)
-    out.train(model.training)
+    out.training = model.training
     return out
 
 
 def _module_from_torch(module, torch) -> Module:
+    out = _convert_from_torch(module, torch)
+    out.training = module.training
+    return out
+
+
+def _convert_from_torch(module, torch) -> Module:
     nn = torch.nn
     if isinstance(module, nn.Linear):
         dtype = module.weight.dtype
@@ -124,7 +137,8 @@ def _module_from_torch(module, torch) -> Module:
 def from_torch(torch_model: Any) -> Sequential:
     """A scratch :class:`Sequential` with copies of a PyTorch model's weights.
 
-    Accepts ``nn.Sequential`` or a single supported layer; dtype and mode are preserved.
+    Accepts ``nn.Sequential`` or a single supported layer; the dtype and every
+    module's mode are preserved.
     """
     import torch
 
@@ -133,7 +147,7 @@ def from_torch(torch_model: Any) -> Sequential:
     out = _module_from_torch(torch_model, torch)
     if not isinstance(out, Sequential):
         out = Sequential(out)
-    out.train(torch_model.training)
+    out.training = torch_model.training
     return out
 
 

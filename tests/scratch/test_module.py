@@ -1,0 +1,283 @@
+"""``Parameter``, ``Module`` and ``Sequential``: parameter discovery and names,
+train/eval, zero_grad, dtype conversion, repr, counting parameters."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import torch
+from torch_reference import assert_close, tensor
+
+from mlp_course.scratch import (
+    BatchNorm1d,
+    Dropout,
+    Linear,
+    Module,
+    MSELoss,
+    Parameter,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+    mlp,
+    to_torch,
+)
+
+
+class Affine(Module):
+    """A custom module with a parameter of its own and a sub-module."""
+
+    def __init__(self):
+        self.scale = Parameter(np.ones(3), "scale")
+        self.inner = Linear(3, 2, dtype=np.float64)
+        self.not_a_parameter = np.zeros(3)
+
+    def forward(self, x):
+        self._x = x
+        return self.inner(x * self.scale.data)
+
+    def backward(self, grad_output):
+        grad = self.inner.backward(grad_output)
+        self.scale.grad += np.sum(grad * self._x, axis=0)
+        return grad * self.scale.data
+
+
+def deep_model(dtype=np.float64):
+    return Sequential(
+        Linear(4, 6, dtype=dtype), BatchNorm1d(6, dtype=dtype), ReLU(), Dropout(0.3),
+        Sequential(Linear(6, 5, dtype=dtype), Tanh()), Linear(5, 2, dtype=dtype),
+    )
+
+
+# -- Parameter ---------------------------------------------------------------
+
+
+def test_parameter_gradient_starts_at_zero_with_the_shape_and_dtype_of_the_data():
+    p = Parameter(np.ones((2, 3), dtype=np.float32), "w")
+    assert p.grad.shape == p.shape == (2, 3) and p.size == 6
+    assert p.grad.dtype == np.float32 and not p.grad.any()
+    assert repr(p) == "Parameter(name='w', shape=(2, 3), dtype=float32)"
+
+
+def test_parameter_zero_grad_works_in_place():
+    p = Parameter(np.ones(4))
+    grad = p.grad
+    grad += 3
+    p.zero_grad()
+    assert p.grad is grad and not grad.any()
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (np.ones(3, dtype=np.int64), "Parameter: data must have dtype float32 or float64, got int64"),
+        ([1.0, 2.0], "Parameter: data must be a NumPy array, got list"),
+    ],
+)
+def test_parameter_refuses_non_float_arrays(data, message):
+    with pytest.raises(TypeError, match=re.escape(message)):
+        Parameter(data)
+
+
+# -- discovery and names -------------------------------------------------------
+
+
+def test_named_parameters_use_pytorch_names():
+    model = deep_model()
+    names = [name for name, _ in model.named_parameters()]
+    assert names == ["0.weight", "0.bias", "1.weight", "1.bias", "4.0.weight", "4.0.bias", "5.weight", "5.bias"]
+    assert names == [name for name, _ in to_torch(model).named_parameters()]
+    assert [p for _, p in model.named_parameters()] == list(model.parameters())
+
+
+def test_custom_module_parameters_include_its_own_and_its_sub_modules():
+    module = Affine()
+    assert [name for name, _ in module.named_parameters()] == ["scale", "inner.weight", "inner.bias"]
+    assert [name for name, _ in module.named_parameters("m.")] == ["m.scale", "m.inner.weight", "m.inner.bias"]
+    assert list(module.children()) == [module.inner]
+    assert module.num_parameters() == 3 + 6 + 2
+
+
+def test_custom_module_composes_in_sequential():
+    rng = np.random.default_rng(0)
+    model = Sequential(Affine(), Sigmoid())
+    model[0].scale.data[...] = rng.standard_normal(3)
+    x = rng.standard_normal((5, 3))
+    loss = MSELoss()
+    loss(model(x), rng.standard_normal((5, 2)))
+    model.zero_grad()
+    grad = model.backward(loss.backward())
+    assert grad.shape == x.shape
+    assert model[0].scale.grad.any()
+
+
+def test_modules_lists_every_module_depth_first():
+    model = deep_model()
+    kinds = [type(m).__name__ for m in model.modules()]
+    assert kinds == ["Sequential", "Linear", "BatchNorm1d", "ReLU", "Dropout", "Sequential", "Linear", "Tanh", "Linear"]
+
+
+def test_num_parameters_counts_every_scalar():
+    assert mlp([784, 512, 10]).num_parameters() == 407_050
+    assert deep_model().num_parameters() == sum(p.numel() for p in to_torch(deep_model()).parameters())
+    assert BatchNorm1d(7).num_parameters() == 14
+    assert ReLU().num_parameters() == 0
+
+
+# -- modes, gradients and dtypes ----------------------------------------------
+
+
+def test_train_and_eval_reach_every_sub_module_and_return_self():
+    model = deep_model()
+    assert all(m.training for m in model.modules())
+    assert model.eval() is model
+    assert not any(m.training for m in model.modules())
+    assert model.train() is model
+    assert all(m.training for m in model.modules())
+    model.train(False)
+    assert not any(m.training for m in model.modules())
+
+
+def test_eval_switches_dropout_off_and_batchnorm_to_running_statistics():
+    x = np.random.default_rng(1).standard_normal((8, 4))
+    model = deep_model().eval()
+    np.testing.assert_array_equal(model(x), model(x))
+
+
+def test_zero_grad_clears_every_parameter_in_place():
+    model = deep_model()
+    grads = [p.grad for p in model.parameters()]
+    for g in grads:
+        g += 1.0
+    model.zero_grad()
+    assert all(p.grad is g and not g.any() for p, g in zip(model.parameters(), grads))
+
+
+@pytest.mark.parametrize("source, target", [(np.float32, np.float64), (np.float64, np.float32)])
+def test_to_converts_parameters_gradients_and_buffers(source, target):
+    model = deep_model(source)
+    model[1].running_var[...] = 2.5
+    values = [p.data.astype(target) for p in model.parameters()]
+    assert model.to(target) is model
+    assert model.dtype == target
+    for p, value in zip(model.parameters(), values):
+        assert p.data.dtype == p.grad.dtype == target
+        np.testing.assert_array_equal(p.data, value)
+    assert model[1].running_mean.dtype == model[1].running_var.dtype == target
+    np.testing.assert_array_equal(model[1].running_var, 2.5)
+    out = model.eval()(np.ones((3, 4), dtype=target))
+    assert out.dtype == target
+
+
+def test_to_refuses_non_float_dtypes():
+    with pytest.raises(TypeError, match="Sequential.to: dtype must be float32 or float64, got int32"):
+        deep_model().to(np.int32)
+
+
+def test_dtype_is_that_of_the_parameters_else_the_buffers_or_none():
+    assert deep_model(np.float32).dtype == np.float32
+    assert Linear(2, 2, dtype=np.float64).dtype == np.float64
+    assert BatchNorm1d(3, affine=False, dtype=np.float64).dtype == np.float64
+    assert ReLU().dtype is None and Sequential().dtype is None
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_backward_without_input_gradient_gives_the_same_parameter_gradients(training):
+    rng = np.random.default_rng(4)
+    model = deep_model().train(training)
+    x, g = rng.standard_normal((6, 4)), rng.standard_normal((6, 2))
+    model(x)
+    model.zero_grad()
+    full = model.backward(g)
+    expected = [p.grad.copy() for p in model.parameters()]
+    model.zero_grad()
+    assert model.backward(g, input_grad=False) is None
+    for p, e in zip(model.parameters(), expected):
+        np.testing.assert_array_equal(p.grad, e)
+    assert full.shape == x.shape
+    for layer in [Linear(4, 3), ReLU(), Tanh(), BatchNorm1d(4), Dropout(0.2)]:
+        layer(np.ones((3, 4), dtype=np.float32))
+        assert layer.backward(np.ones((3, 4 if not isinstance(layer, Linear) else 3), dtype=np.float32), input_grad=False) is None
+
+
+def test_custom_modules_without_input_grad_work_first_in_a_sequential():
+    rng = np.random.default_rng(5)
+    model = Sequential(Affine(), Sigmoid())
+    x = rng.standard_normal((4, 3))
+    model(x)
+    grad = model.backward(np.ones((4, 2)), input_grad=False)
+    assert grad is not None and grad.shape == x.shape  # a plain backward computes it anyway
+    assert model[0].scale.grad.any()
+
+
+# -- Sequential ------------------------------------------------------------------
+
+
+def test_sequential_is_the_composition_of_its_layers_both_ways():
+    rng = np.random.default_rng(2)
+    layers = [Linear(3, 4, dtype=np.float64, rng=rng), Tanh(), Linear(4, 2, dtype=np.float64, rng=rng)]
+    model = Sequential(*layers)
+    x, g = rng.standard_normal((5, 3)), rng.standard_normal((5, 2))
+    out = model(x)
+    np.testing.assert_array_equal(out, layers[2](layers[1](layers[0](x))))
+    grad = model.backward(g)
+    np.testing.assert_array_equal(grad, layers[0].backward(layers[1].backward(layers[2].backward(g))))
+
+
+def test_sequential_matches_pytorch_end_to_end():
+    rng = np.random.default_rng(3)
+    model = Sequential(Linear(3, 4, dtype=np.float64, rng=rng), Tanh(), Linear(4, 2, dtype=np.float64, rng=rng))
+    reference = to_torch(model)
+    x, g = rng.standard_normal((6, 3)), rng.standard_normal((6, 2))
+    x_t = tensor(x, requires_grad=True)
+    reference(x_t).backward(tensor(g))
+    assert_close(model(x), reference(tensor(x)))
+    assert_close(model.backward(g), x_t.grad)
+
+
+def test_sequential_indexing_length_and_iteration():
+    layers = [Linear(2, 3), ReLU(), Linear(3, 1)]
+    model = Sequential(*layers)
+    assert len(model) == 3 and model[1] is layers[1] and model[-1] is layers[2]
+    assert list(model) == layers
+
+
+def test_empty_sequential_is_the_identity():
+    x = np.ones((2, 3))
+    assert Sequential()(x) is x
+    assert Sequential().backward(x) is x
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((Linear(2, 3), 3), "Sequential expects Module instances; argument 2 is int 3"),
+        ((torch.nn.ReLU(),), "Sequential expects Module instances; argument 1 is ReLU ReLU()"),
+        ((ReLU, ), "Sequential expects Module instances; argument 1 is type"),
+        (([Linear(2, 3)],), "Sequential expects Module instances; argument 1 is list"),
+    ],
+)
+def test_sequential_refuses_non_modules(args, message):
+    with pytest.raises(TypeError, match=re.escape(message)):
+        Sequential(*args)
+
+
+def test_sequential_repr_lists_the_layers():
+    model = Sequential(Linear(2, 3), ReLU(), Sequential(Dropout(0.5)))
+    assert repr(model) == (
+        "Sequential(\n"
+        "  (0): Linear(in_features=2, out_features=3, bias=True)\n"
+        "  (1): ReLU()\n"
+        "  (2): Sequential(\n  (0): Dropout(p=0.5)\n)\n"
+        ")"
+    )
+    assert repr(Sequential()) == "Sequential()"
+
+
+def test_base_module_forward_and_backward_are_abstract():
+    with pytest.raises(NotImplementedError):
+        Module().forward(np.ones(1))
+    with pytest.raises(NotImplementedError):
+        Module().backward(np.ones(1))
