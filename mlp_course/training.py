@@ -171,25 +171,49 @@ def fit(
     if validation_data is not None and validation_split:
         raise ValueError("fit: pass either validation_split or validation_data, not both")
     _check_pair("fit", X, y)
-    dtype = model.dtype or np.float32
-    X = X.astype(dtype, copy=False)
-    if not isinstance(loss_fn, CrossEntropyLoss):
-        y = y.astype(dtype, copy=False)
     rng = get_rng() if rng is None else rng
+    X_train, y_train, X_val, y_val = _prepare_data(model, loss_fn, X, y, validation_split, validation_data, rng)
+    _check_before_training(model, loss_fn, X_train, y_train, X_val, y_val, batch_size)
+    optimizer = SGD(model.parameters(), lr=lr) if optimizer is None else optimizer
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"fit: optimizer must be a scratch Optimizer, got {describe(optimizer)}")
+
+    history = History()
+    model.train()
+    for epoch in range(1, epochs + 1):
+        _train_one_epoch(model, loss_fn, optimizer, X_train, y_train, batch_size, shuffle, clip_norm, rng, history)
+        if X_val is not None:
+            val_loss, val_accuracy = evaluate(model, loss_fn, X_val, y_val)
+            history.val_loss.append(val_loss)
+            if val_accuracy is not None:
+                history.val_accuracy.append(val_accuracy)
+        if verbose and (epoch % verbose == 0 or epoch == epochs):
+            print(_progress_line(history, epoch, epochs))
+    return history
+
+
+def _prepare_data(model, loss_fn, X, y, validation_split, validation_data, rng):
+    """Cast to the model's dtype (labels for cross-entropy stay integers) and split."""
+    dtype = model.dtype or np.float32
+    keep_labels = isinstance(loss_fn, CrossEntropyLoss)
+    X = X.astype(dtype, copy=False)
+    y = y if keep_labels else y.astype(dtype, copy=False)
     if validation_data is not None:
         X_val, y_val = validation_data
         _check_pair("fit (validation_data)", X_val, y_val)
         X_val = X_val.astype(dtype, copy=False)
-        if not isinstance(loss_fn, CrossEntropyLoss):
-            y_val = y_val.astype(dtype, copy=False)
-        X_train, y_train = X, y
-    elif validation_split:
-        X_train, y_train, X_val, y_val = train_val_split(X, y, validation_split, rng)
-    else:
-        X_train, y_train, X_val, y_val = X, y, None, None
+        y_val = y_val if keep_labels else y_val.astype(dtype, copy=False)
+        return X, y, X_val, y_val
+    if validation_split:
+        return train_val_split(X, y, validation_split, rng)
+    return X, y, None, None
+
+
+def _check_before_training(model, loss_fn, X_train, y_train, X_val, y_val, batch_size) -> None:
+    """Raise now, before any update, for anything that would fail during training."""
     # A forward pass on two samples catches shape and dtype errors, and the loss
     # of a dummy prediction of the same shape (0.5 suits every loss) checks every
-    # target, before any update: for the training and the validation data.
+    # target: for the training and the validation data.
     was_training = model.training
     model.eval()
     try:
@@ -207,39 +231,29 @@ def fit(
             f"{len(X_train)} training samples in batches of {batch_size} leave a batch of 1; "
             f"choose another batch_size"
         )
-    optimizer = SGD(model.parameters(), lr=lr) if optimizer is None else optimizer
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"fit: optimizer must be a scratch Optimizer, got {describe(optimizer)}")
 
-    history = History()
-    model.train()
+
+def _train_one_epoch(model, loss_fn, optimizer, X_train, y_train, batch_size, shuffle, clip_norm, rng,
+                     history: History) -> None:
+    """One pass over the training data in mini-batches; appends the epoch's metrics to ``history``."""
     parameters = list(model.parameters())
-    for epoch in range(1, epochs + 1):
-        total_loss, total_correct, norms = 0.0, 0.0, []
-        for X_batch, y_batch in minibatches(X_train, y_train, batch_size, shuffle, rng):
-            output = model(X_batch)
-            batch_loss = loss_fn(output, y_batch)
-            model.zero_grad()
-            call_backward(model, loss_fn.backward(), input_grad=False)
-            norms.append(clip_grad_norm_(parameters, clip_norm) if clip_norm else grad_norm(parameters))
-            optimizer.step()
-            total_loss += batch_loss * len(X_batch)
-            batch_accuracy = accuracy(loss_fn, output, y_batch)
-            if batch_accuracy is not None:
-                total_correct += batch_accuracy * len(X_batch)
-        history.loss.append(total_loss / len(X_train))
-        if accuracy(loss_fn, output, y_batch) is not None:
-            history.accuracy.append(total_correct / len(X_train))
-        history.grad_norm.append(float(np.mean(norms)))
-        history.weight_norm.append(_weight_norm(model))
-        if X_val is not None:
-            val_loss, val_accuracy = evaluate(model, loss_fn, X_val, y_val)
-            history.val_loss.append(val_loss)
-            if val_accuracy is not None:
-                history.val_accuracy.append(val_accuracy)
-        if verbose and (epoch % verbose == 0 or epoch == epochs):
-            print(_progress_line(history, epoch, epochs))
-    return history
+    total_loss, total_correct, norms = 0.0, 0.0, []
+    for X_batch, y_batch in minibatches(X_train, y_train, batch_size, shuffle, rng):
+        output = model(X_batch)
+        batch_loss = loss_fn(output, y_batch)
+        model.zero_grad()
+        call_backward(model, loss_fn.backward(), input_grad=False)
+        norms.append(clip_grad_norm_(parameters, clip_norm) if clip_norm else grad_norm(parameters))
+        optimizer.step()
+        total_loss += batch_loss * len(X_batch)
+        batch_accuracy = accuracy(loss_fn, output, y_batch)
+        if batch_accuracy is not None:
+            total_correct += batch_accuracy * len(X_batch)
+    history.loss.append(total_loss / len(X_train))
+    if accuracy(loss_fn, output, y_batch) is not None:
+        history.accuracy.append(total_correct / len(X_train))
+    history.grad_norm.append(float(np.mean(norms)))
+    history.weight_norm.append(_weight_norm(model))
 
 
 def _progress_line(history: History, epoch: int, epochs: int) -> str:

@@ -262,7 +262,7 @@ MUTANTS: list[Mutant] = [
     m("dtype-ignores-buffers", "scratch/module.py", "            for key in getattr(module, \"_buffers\", ()):\n                return getattr(module, key).dtype\n",
       "            pass\n", CONVERT),
     # -- training ------------------------------------------------------------------------------------------------------
-    m("fit-without-zero-grad", "training.py", "            model.zero_grad()\n            call_backward", "            call_backward", TRAINING),
+    m("fit-without-zero-grad", "training.py", "        model.zero_grad()\n        call_backward", "        call_backward", TRAINING),
     m("fit-records-clipped-norm", "training.py",
       "norms.append(clip_grad_norm_(parameters, clip_norm) if clip_norm else grad_norm(parameters))",
       "norms.append((clip_grad_norm_(parameters, clip_norm), grad_norm(parameters))[1] if clip_norm else grad_norm(parameters))", TRAINING),
