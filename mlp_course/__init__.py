@@ -1,0 +1,20 @@
+"""Helper package for the course *MLP from First Principles*.
+
+Sub-modules:
+
+* :mod:`mlp_course.scratch` - a from-scratch NumPy neural-network library whose
+  names mirror ``torch.nn`` and ``torch.optim``.
+* :mod:`mlp_course.training` - a small training loop (``fit``) with history.
+* :mod:`mlp_course.gradcheck` - finite differences and comparisons with PyTorch.
+* :mod:`mlp_course.seed` - one call that seeds Python, NumPy and PyTorch.
+* :mod:`mlp_course.notebook` - ``setup_notebook``, the first call of every chapter.
+* :mod:`mlp_course.plotting` - network diagrams, decision boundaries, training curves.
+* :mod:`mlp_course.exercises` - checks for exercises that explain what is wrong.
+"""
+
+from mlp_course.notebook import setup_notebook
+from mlp_course.seed import get_rng, seed_everything
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "get_rng", "seed_everything", "setup_notebook"]
