@@ -148,10 +148,9 @@ def _value_hint(answer: np.ndarray, expected: np.ndarray, rtol: float, atol: flo
                 f" Every entry is {_fmt(ratios[0])} times the expected value: look for a missing or "
                 f"extra constant factor (a sum instead of a mean, a factor 2, ...)."
             )
-    if answer.size > 1:
-        offset = answer - expected
-        if np.allclose(offset, offset.flat[0], rtol=0, atol=max(atol, 1e-9)):
-            return f" Every entry is off by the same amount, {_fmt(offset.flat[0])}: a constant term is wrong."
+    offset = answer - expected
+    if np.allclose(offset, offset.flat[0], rtol=0, atol=max(atol, 1e-9)):
+        return f" Every entry is off by the same amount, {_fmt(offset.flat[0])}: a constant term is wrong."
     return ""
 
 
@@ -182,11 +181,12 @@ def _compare_arrays(answer: Any, expected: Any, name: str, rtol: float, atol: fl
     with np.errstate(invalid="ignore"):
         excess = np.where(close, 0.0, np.abs(a - e) - (atol + rtol * np.abs(e)))
     excess = np.nan_to_num(excess, nan=np.inf, posinf=np.inf)
-    worst = np.unravel_index(int(np.argmax(excess)), a.shape) if a.ndim else ()
-    location = f" at index {tuple(int(i) for i in worst)}" if a.ndim else ""
+    # Scalars returned above, so a has at least one axis here.
+    worst = np.unravel_index(int(np.argmax(excess)), a.shape)
     return (
         f"{name} has the right shape {a.shape} but wrong values at {np.count_nonzero(~close)} of "
-        f"{a.size} entries. The largest error is {_fmt(abs(a[worst] - e[worst]))}{location}: "
+        f"{a.size} entries. The largest error is {_fmt(abs(a[worst] - e[worst]))} "
+        f"at index {tuple(int(i) for i in worst)}: "
         f"got {_fmt(a[worst])}, expected {_fmt(e[worst])}."
         + _value_hint(a, e, rtol, atol)
         + _in_full(a, e)

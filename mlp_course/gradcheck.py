@@ -67,11 +67,15 @@ def _check_model(model: Module, X: np.ndarray) -> None:
 
 def analytic_gradients(model: Module, loss_fn: Loss, X: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
     """The backward pass's gradients: ``{"input": dL/dX, "<param name>": dL/dp, ...}``."""
-    loss_fn(model(X), y)
+    return _loss_and_gradients(model, loss_fn, X, y)[1]
+
+
+def _loss_and_gradients(model, loss_fn, X, y) -> tuple[float, dict[str, np.ndarray]]:
+    loss = loss_fn(model(X), y)
     model.zero_grad()
     grads = {"input": model.backward(loss_fn.backward()).copy()}
     grads.update({name: p.grad.copy() for name, p in model.named_parameters()})
-    return grads
+    return loss, grads
 
 
 def gradient_check(
@@ -144,8 +148,7 @@ def compare_with_torch(model: Module, loss_fn: Loss, X: np.ndarray, y: np.ndarra
     torch_model = to_torch(model)
     torch_loss_fn = loss_to_torch(loss_fn)
     state = _buffers(model)
-    grads = analytic_gradients(model, loss_fn, X, y)
-    loss = loss_fn(model(X), y)
+    loss, grads = _loss_and_gradients(model, loss_fn, X, y)
     _restore_buffers(model, state)
     X_torch = torch.tensor(X, requires_grad=True)
     y_torch = torch.from_numpy(np.asarray(y))
