@@ -8,7 +8,8 @@ Sub-modules:
 * :mod:`mlp_course.gradcheck` - finite differences and comparisons with PyTorch.
 * :mod:`mlp_course.seed` - one call that seeds Python, NumPy and PyTorch.
 * :mod:`mlp_course.notebook` - ``setup_notebook``, the first call of every chapter.
-* :mod:`mlp_course.plotting` - network diagrams, decision boundaries, training curves.
+* :mod:`mlp_course.plotting` - network diagrams, decision boundaries, training curves, image grids.
+* :mod:`mlp_course.data` - small real data sets shipped with the dependencies (MNIST subset).
 * :mod:`mlp_course.exercises` - checks for exercises that explain what is wrong.
 """
 

@@ -454,3 +454,60 @@ def plot_history(
         if ax.get_legend_handles_labels()[1]:
             ax.legend()
     return axes_list
+
+
+# --------------------------------------------------------------------------
+# Image grids
+# --------------------------------------------------------------------------
+
+
+def show_images(
+    images: Any,
+    labels: Sequence[Any] | None = None,
+    *,
+    image_shape: tuple[int, int] = (28, 28),
+    ncols: int = 10,
+    predictions: Sequence[Any] | None = None,
+    title: str | None = None,
+    cmap: str = "gray_r",
+) -> np.ndarray:
+    """Draw flattened images in a grid, each titled by its label.
+
+    ``images`` has shape ``(n, height * width)`` (or ``(n, height, width)``).
+    With ``predictions`` each title reads ``label -> prediction``, in red when
+    they differ. Returns the 2-D array of Axes.
+    """
+    import matplotlib.pyplot as plt
+
+    array = np.asarray(images)
+    height, width = image_shape
+    if array.ndim == 2 and array.shape[1] == height * width:
+        array = array.reshape(len(array), height, width)
+    if array.ndim != 3 or array.shape[1:] != (height, width) or len(array) == 0:
+        raise ValueError(
+            f"show_images: images must have shape (n, {height * width}) or (n, {height}, {width}) "
+            f"with n >= 1, got {np.shape(images)}"
+        )
+    n = len(array)
+    for name, values in (("labels", labels), ("predictions", predictions)):
+        if values is not None and len(values) != n:
+            raise ValueError(f"show_images: {name} must have one entry per image ({n}), got {len(values)}")
+    if not _is_positive_int(ncols):
+        raise ValueError(f"show_images: ncols must be a positive integer, got {ncols!r}")
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.1 * ncols, 1.3 * nrows + (0.3 if title else 0)),
+                             squeeze=False, layout="constrained")
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k >= n:
+            continue
+        ax.imshow(array[k], cmap=cmap)
+        if labels is not None and predictions is not None:
+            wrong = predictions[k] != labels[k]
+            ax.set_title(f"{labels[k]} \u2192 {predictions[k]}", fontsize=9, color="C3" if wrong else "black")
+        elif labels is not None:
+            ax.set_title(str(labels[k]), fontsize=9)
+    if title:
+        fig.suptitle(title)
+    return axes

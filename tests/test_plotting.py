@@ -264,3 +264,31 @@ def test_plot_history_first_epoch_and_no_legend_for_a_lone_curve():
     assert [t.get_text() for t in axes[0].get_legend().get_texts()] == ["scratch"]
     with pytest.raises(ValueError, match="first_epoch"):
         plot_history({"loss": [1.0]}, metrics="loss", first_epoch=-1)
+
+
+# --- show_images --------------------------------------------------------------
+
+
+def test_show_images_titles_labels_and_marks_wrong_predictions():
+    from mlp_course.plotting import show_images
+
+    images = np.random.default_rng(0).random((3, 784))
+    axes = show_images(images, labels=[1, 2, 3], predictions=[1, 5, 3], ncols=2)
+    assert axes.shape == (2, 2)
+    titles = [ax.get_title() for ax in axes.flat]
+    assert titles[:3] == ["1 \u2192 1", "2 \u2192 5", "3 \u2192 3"] and titles[3] == ""
+    assert axes.flat[1].title.get_color() == "C3" and axes.flat[0].title.get_color() == "black"
+    assert len(axes.flat[0].images) == 1 and len(axes.flat[3].images) == 0
+
+
+@pytest.mark.parametrize("images, kwargs, message", [
+    (np.zeros((2, 100)), {}, r"shape \(n, 784\)"),
+    (np.zeros((0, 784)), {}, "n >= 1"),
+    (np.zeros((2, 784)), {"labels": [1]}, "labels must have one entry per image"),
+    (np.zeros((2, 784)), {"ncols": 0}, "ncols must be a positive integer"),
+])
+def test_show_images_refuses_bad_input(images, kwargs, message):
+    from mlp_course.plotting import show_images
+
+    with pytest.raises(ValueError, match=message):
+        show_images(images, **kwargs)
