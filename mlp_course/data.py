@@ -20,7 +20,8 @@ def load_mnist_subset(*, scale: bool = True, dtype: type = np.float32) -> tuple[
 
     ``X`` has shape ``(5000, 784)``, one flattened 28x28 image per row; with
     ``scale=True`` pixels lie in [0, 1], otherwise in [0, 255]. ``y`` has
-    shape ``(5000,)``, integer labels 0-9, 500 of each.
+    shape ``(5000,)``, integer labels 0-9, 500 of each. The rows are sorted by
+    label (all zeros first), so draw batches and splits at random.
     """
     if not isinstance(scale, bool):
         raise TypeError(f"load_mnist_subset: scale must be True or False, got {scale!r}")

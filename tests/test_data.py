@@ -13,6 +13,7 @@ def test_mnist_subset_shapes_classes_and_scale():
     assert y.shape == (5000,) and y.dtype == np.int64
     assert np.array_equal(np.bincount(y), np.full(10, 500))
     assert X.min() == 0.0 and X.max() == 1.0
+    assert np.all(np.diff(y) >= 0), "the docstring says the rows are sorted by label"
     # Real digits: the border of a centred 28x28 digit is (nearly) blank, the middle is not.
     images = X.reshape(-1, 28, 28)
     assert images[:, :, 0].mean() < 0.01 < images[:, 10:18, 10:18].mean()

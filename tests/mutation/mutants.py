@@ -243,7 +243,7 @@ MUTANTS: list[Mutant] = [
     m("alias-points-elsewhere", "scratch/init.py", '"kaiming_normal": he_normal', '"kaiming_normal": he_uniform', INIT),
     m("mlp-without-hidden-activations", "scratch/builders.py", "if index < len(sizes) - 2:", "if False:", BUILDERS),
     m("mlp-activation-after-output", "scratch/builders.py", "if index < len(sizes) - 2:", "if index < len(sizes) - 1:", BUILDERS),
-    m("mlp-drops-output-activation", "scratch/builders.py", "layers.append(ACTIVATIONS[output_activation]())", "pass", BUILDERS),
+    m("mlp-drops-output-activation", "scratch/builders.py", "layers.append(OUTPUT_ACTIVATIONS[output_activation]())", "pass", BUILDERS),
     m("mlp-ignores-init", "scratch/builders.py", "Linear(fan_in, fan_out, init=init, dtype=dtype, rng=rng)",
       "Linear(fan_in, fan_out, dtype=dtype, rng=rng)", BUILDERS),
     # -- conversion ----------------------------------------------------------------------------------------------------

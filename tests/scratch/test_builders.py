@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from mlp_course import seed_everything
-from mlp_course.scratch import LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Tanh, mlp
+from mlp_course.scratch import LeakyReLU, Linear, ReLU, Sequential, Sigmoid, Softmax, Tanh, mlp
 
 ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "sigmoid": Sigmoid, "tanh": Tanh}
 
@@ -29,7 +29,7 @@ def test_mlp_puts_the_activation_between_layers_only(name, activation):
     assert [(m.in_features, m.out_features) for m in model if isinstance(m, Linear)] == [(3, 5), (5, 4), (4, 2)]
 
 
-@pytest.mark.parametrize("name, activation", ACTIVATIONS.items())
+@pytest.mark.parametrize("name, activation", [*ACTIVATIONS.items(), ("softmax", Softmax)])
 def test_mlp_output_activation_comes_last(name, activation):
     model = mlp([3, 4, 1], activation="tanh", output_activation=name)
     assert [type(m) for m in model] == [Linear, Tanh, Linear, activation]
@@ -76,12 +76,18 @@ def test_mlp_needs_at_least_two_sizes(sizes):
         mlp(sizes)
 
 
-@pytest.mark.parametrize("kwargs, bad", [(dict(activation="gelu"), "'gelu'"), (dict(output_activation="softmax"), "'softmax'"),
+@pytest.mark.parametrize("kwargs, bad", [(dict(activation="gelu"), "'gelu'"), (dict(activation="softmax"), "'softmax'"),
                                          (dict(activation="ReLU"), "'ReLU'")])
 def test_mlp_refuses_unknown_activations_and_lists_the_known_ones(kwargs, bad):
     with pytest.raises(ValueError, match=re.escape(f"mlp: unknown activation {bad}; expected one of "
                                                    "['leaky_relu', 'relu', 'sigmoid', 'tanh']")):
         mlp([2, 3, 1], **kwargs)
+
+
+def test_mlp_refuses_an_unknown_output_activation_and_lists_the_known_ones():
+    with pytest.raises(ValueError, match=re.escape("mlp: unknown output_activation 'gelu'; expected None or one of "
+                                                   "['leaky_relu', 'relu', 'sigmoid', 'softmax', 'tanh']")):
+        mlp([2, 3, 1], output_activation="gelu")
 
 
 @pytest.mark.parametrize("sizes, message", [([2, 0, 1], "out_features must be a positive integer, got int 0"),
