@@ -99,3 +99,12 @@ def test_one_hot_refuses_bad_labels():
         F.one_hot(np.array([0, 3]), 3)
     with pytest.raises(ValueError, match=re.escape("got values from -1 to 1")):
         F.one_hot(np.array([-1, 1]), 3)
+
+
+def test_sigmoid_accepts_numbers_lists_and_integer_arrays_as_float64():
+    from mlp_course.scratch.functional import sigmoid
+
+    assert sigmoid(0.0) == 0.5 and sigmoid(0.0).dtype == np.float64
+    np.testing.assert_allclose(sigmoid([0, 2]), [0.5, 1 / (1 + np.exp(-2.0))])
+    assert sigmoid(np.array([1, -1])).dtype == np.float64
+    assert sigmoid(np.zeros(2, dtype=np.float32)).dtype == np.float32
