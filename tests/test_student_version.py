@@ -111,3 +111,29 @@ def test_refuses_to_overwrite_the_originals(tmp_path):
     nbformat.write(tiny_notebook(), tmp_path / "01_demo.ipynb")
     with pytest.raises(ValueError, match="originals"):
         sv.write_student_version([tmp_path / "01_demo.ipynb"], tmp_path)
+
+
+CHAPTERS = sorted((SCRIPT.parent.parent / "chapters").glob("[0-9][0-9]_*.ipynb"))
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_the_student_version_of_each_chapter_runs_and_every_check_waits_for_an_answer(chapter, tmp_path):
+    """What an instructor hands out must run top to bottom without the solutions:
+    no cell may need a solution's variables, and every learner check must meet
+    its untouched stub (\"not answered yet\"), not an error and not a pass."""
+    from nbclient import NotebookClient
+
+    sv.write_student_version([chapter], tmp_path)
+    notebook = nbformat.read(tmp_path / chapter.name, as_version=4)
+    NotebookClient(notebook, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    checks = [c for c in notebook.cells if c.cell_type == "code" and "check_" in c.source
+              and any("not answered" in o.get("text", "") or "\u2713" in o.get("text", "") for o in c.outputs)]
+    assert checks, f"{chapter.name}: no learner check printed anything"
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            assert output.output_type != "error", f"{chapter.name}: {cell.source[:80]!r} raised"
+            assert output.get("name") != "stderr", f"{chapter.name}: stderr in {cell.source[:80]!r}"
+            assert "\u2713" not in output.get("text", ""), f"{chapter.name}: a check passed on a stub"
+    for cell in checks:
+        assert "not answered yet" in "".join(o.get("text", "") for o in cell.outputs)
