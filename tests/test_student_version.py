@@ -10,6 +10,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "student_version"
+CHAPTERS = sorted((SCRIPT.parent.parent / "chapters").glob("[0-9][0-9]_*.ipynb"))
 
 
 def load_script():
@@ -95,10 +96,9 @@ def test_write_student_version_writes_valid_copies(tmp_path):
 
 
 def test_the_real_chapters_lose_every_solution_and_output(tmp_path):
-    chapters = sorted((SCRIPT.parent.parent / "chapters").glob("[0-9][0-9]_*.ipynb"))
-    assert chapters
-    removed = sv.write_student_version(chapters, tmp_path)
-    for path in chapters:
+    assert CHAPTERS
+    removed = sv.write_student_version(CHAPTERS, tmp_path)
+    for path in CHAPTERS:
         assert removed[path.name] > 0, f"{path.name}: no solution cell removed"
         copy = nbformat.read(tmp_path / path.name, as_version=4)
         nbformat.validate(copy)
@@ -111,9 +111,6 @@ def test_refuses_to_overwrite_the_originals(tmp_path):
     nbformat.write(tiny_notebook(), tmp_path / "01_demo.ipynb")
     with pytest.raises(ValueError, match="originals"):
         sv.write_student_version([tmp_path / "01_demo.ipynb"], tmp_path)
-
-
-CHAPTERS = sorted((SCRIPT.parent.parent / "chapters").glob("[0-9][0-9]_*.ipynb"))
 
 
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=[p.stem for p in CHAPTERS])
