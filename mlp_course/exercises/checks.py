@@ -5,8 +5,9 @@
   that still raises ``NotImplementedError``) prints one line saying so and
   returns false, without raising: a chapter stores the check's output on
   the untouched stub, and a learner sees a friendly reminder, not a traceback;
-* a wrong answer raises ``AssertionError`` with a message that says what is
-  wrong and where.
+* a wrong answer raises :class:`WrongAnswer` (an ``AssertionError``) with a
+  message that says what is wrong and where; an error raised inside the
+  learner's own code is reported as theirs (:class:`AnswerRaised`).
 
 The true or false is a :class:`CheckResult`, which equals ``True`` or
 ``False`` but which Jupyter does not echo below the cell: the printed line
@@ -18,14 +19,82 @@ re-run, so they never contain timings, addresses or noisy digits.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
+import functools
 import numbers
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["CheckResult", "passed", "not_answered", "check_array", "check_scalar", "check_function"]
+__all__ = [
+    "CheckResult", "WrongAnswer", "AnswerRaised", "RefereeCalled", "passed", "not_answered",
+    "check_array", "check_scalar", "check_function", "referee", "answer_running",
+]
+
+
+class WrongAnswer(AssertionError):
+    """A wrong answer: the message says what is wrong and, where it can, why."""
+
+
+class RefereeCalled(WrongAnswer):
+    """The answer called one of the check's own reference functions."""
+
+
+class AnswerRaised(AssertionError):
+    """The learner's own code raised ``original``; the check reports it as theirs.
+
+    ``where`` says which test case was running. :func:`mlp_course.exercises.check`
+    re-raises ``original`` itself, with the check's frames cut from its
+    traceback, so the learner sees their own line and one line from the check.
+    """
+
+    def __init__(self, original: BaseException, where: str) -> None:
+        super().__init__(f"{where} raised {type(original).__name__}: {original}")
+        self.original = original
+        self.where = where
+
+
+# --------------------------------------------------------------------------
+# Referees: reference code that the answer must not call
+# --------------------------------------------------------------------------
+
+_ANSWER_RUNNING: contextvars.ContextVar[bool] = contextvars.ContextVar("answer_running", default=False)
+
+
+@contextlib.contextmanager
+def answer_running() -> Iterator[None]:
+    """While the learner's code runs: a call to a :func:`referee` fails the answer."""
+    token = _ANSWER_RUNNING.set(True)
+    try:
+        yield
+    finally:
+        _ANSWER_RUNNING.reset(token)
+
+
+def referee(function: Callable) -> Callable:
+    """Mark ``function`` as reference code of a check.
+
+    Called by the check, it works as usual. Called from inside an answer while
+    the check runs it (see :func:`answer_running`), it raises
+    :class:`RefereeCalled`: an answer that returns the referee's result has
+    solved nothing.
+    """
+
+    @functools.wraps(function)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if _ANSWER_RUNNING.get():
+            raise RefereeCalled(
+                f"your answer calls the check's own reference `{function.__name__}`: "
+                f"write the computation yourself"
+            )
+        return function(*args, **kwargs)
+
+    guarded.is_referee = True  # type: ignore[attr-defined]
+    return guarded
 
 
 class CheckResult(int):
@@ -82,7 +151,7 @@ def _placeholder_message(answer: Any, name: str) -> str | None:
 def _as_numeric_array(answer: Any, name: str) -> np.ndarray:
     message = _placeholder_message(answer, name)
     if message:
-        raise AssertionError(message)
+        raise WrongAnswer(message)
     if hasattr(answer, "detach") and hasattr(answer, "numpy"):  # a PyTorch tensor
         answer = answer.detach().cpu().numpy()
     try:
@@ -92,7 +161,7 @@ def _as_numeric_array(answer: Any, name: str) -> np.ndarray:
     if array is None or array.dtype == object or not (
         np.issubdtype(array.dtype, np.number) or array.dtype == bool
     ):
-        raise AssertionError(
+        raise WrongAnswer(
             f"{name} should be an array of numbers (a NumPy array, or a list of numbers), "
             f"got {type(answer).__name__}: {_short_repr(answer)}"
         )
@@ -132,6 +201,15 @@ def _shape_hint(given: tuple[int, ...], expected: tuple[int, ...]) -> str:
     return ""
 
 
+def _simple_ratio(ratio: float) -> str | None:
+    """``ratio`` as "k" or "1/k" for a whole k from 2 to 10,000 (the usual culprits: 2, N, 1/N)."""
+    for value, text in ((ratio, "{k}"), (1.0 / ratio if ratio else 0.0, "1/{k}")):
+        k = round(value)
+        if 2 <= k <= 10_000 and abs(value - k) <= 1e-6 * k:
+            return text.format(k=k)
+    return None
+
+
 def _value_hint(answer: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> str:
     """A generic pattern in the error: a flipped sign, a constant factor or offset."""
     if expected.size == 0 or not np.all(np.isfinite(answer)):
@@ -139,7 +217,16 @@ def _value_hint(answer: np.ndarray, expected: np.ndarray, rtol: float, atol: flo
     if np.allclose(answer, -expected, rtol=rtol, atol=atol):
         return " Every entry has the wrong sign." if answer.size > 1 else " The sign is wrong."
     if answer.size == 1:
-        return ""  # one number: any error is "a factor" and "an offset", so say nothing more
+        # One number: any error is "a factor", so name only a simple one.
+        value, target = float(answer.flat[0]), float(expected.flat[0])
+        if target != 0 and value != 0:
+            simple = _simple_ratio(value / target)
+            if simple:
+                return (
+                    f" It is {simple} times the expected value: look for a missing or extra constant "
+                    f"factor (a sum instead of a mean, a factor 2, 1/N, ...)."
+                )
+        return ""
     nonzero = np.abs(expected) > atol
     if np.any(nonzero) and np.allclose(answer[~nonzero], 0, atol=atol):
         ratios = answer[nonzero] / expected[nonzero]
@@ -151,6 +238,49 @@ def _value_hint(answer: np.ndarray, expected: np.ndarray, rtol: float, atol: flo
     offset = answer - expected
     if np.allclose(offset, offset.flat[0], rtol=0, atol=max(atol, 1e-9)):
         return f" Every entry is off by the same amount, {_fmt(offset.flat[0])}: a constant term is wrong."
+    return ""
+
+
+def _index_list(indices: np.ndarray, limit: int = 6) -> str:
+    items = [str(int(i)) for i in indices[:limit]]
+    return ", ".join(items) + (", ..." if len(indices) > limit else "")
+
+
+def _where_hint(close: np.ndarray) -> str:
+    """For a matrix, which rows or columns hold the wrong entries, when that is telling."""
+    if close.ndim != 2 or min(close.shape) < 2:
+        return ""
+    wrong = ~close
+    rows = np.flatnonzero(wrong.any(axis=1))
+    columns = np.flatnonzero(wrong.any(axis=0))
+    if len(columns) < close.shape[1] and np.all(wrong[:, columns]):
+        return f" Only column(s) {_index_list(columns)} are wrong, in every row."
+    if len(rows) < close.shape[0] and np.all(wrong[rows, :]):
+        return f" Only row(s) {_index_list(rows)} are wrong, in every column."
+    if len(columns) < close.shape[1]:
+        return f" The wrong entries all lie in column(s) {_index_list(columns)}."
+    if len(rows) < close.shape[0]:
+        return f" The wrong entries all lie in row(s) {_index_list(rows)}."
+    return ""
+
+
+def _structure_hint(answer: np.ndarray, expected: np.ndarray) -> str:
+    """What the expected array is (probabilities, symmetric) and the answer is not."""
+    if answer.ndim == 2 and answer.shape[0] >= 2 and np.all(np.isfinite(answer)):
+        rows_are_distributions = np.all(expected >= 0) and np.allclose(expected.sum(axis=1), 1.0)
+        if rows_are_distributions and not np.allclose(answer.sum(axis=1), 1.0, atol=1e-6):
+            sums = answer.sum(axis=1)
+            bad = int(np.argmax(np.abs(sums - 1.0)))
+            hint = (
+                f" Each row of the expected result holds probabilities that sum to 1, but row "
+                f"{bad} of yours sums to {_fmt(sums[bad])}."
+            )
+            if np.allclose(answer.sum(axis=0), 1.0, atol=1e-6):
+                hint += " Your columns sum to 1: is the softmax (or the normalisation) over the wrong axis?"
+            return hint
+        square = answer.shape[0] == answer.shape[1]
+        if square and np.allclose(expected, expected.T) and not np.allclose(answer, answer.T):
+            return " The expected result is symmetric and yours is not."
     return ""
 
 
@@ -189,6 +319,8 @@ def _compare_arrays(answer: Any, expected: Any, name: str, rtol: float, atol: fl
         f"at index {tuple(int(i) for i in worst)}: "
         f"got {_fmt(a[worst])}, expected {_fmt(e[worst])}."
         + _value_hint(a, e, rtol, atol)
+        + _structure_hint(a, e)
+        + _where_hint(close)
         + _in_full(a, e)
     )
 
@@ -246,27 +378,53 @@ def _check_tolerances(function: str, rtol: float, atol: float) -> None:
 # --------------------------------------------------------------------------
 
 
+Mistakes = Sequence[tuple[Any, str]]
+
+
+def _mistake_hint(answer: Any, mistakes: Mistakes, rtol: float, atol: float) -> str:
+    """The hint of the first known mistake whose result the answer matches, else ""."""
+    for wrong, hint in mistakes:
+        try:
+            if _compare(answer, wrong, "answer", rtol, atol) is None:
+                return f" Likely mistake: {hint}"
+        except Exception:  # an answer of another structure than the mistake's: no match
+            continue
+    return ""
+
+
 def check_array(
-    answer: Any, expected: Any, name: str = "answer", rtol: float = 1e-6, atol: float = 1e-8
+    answer: Any,
+    expected: Any,
+    name: str = "answer",
+    rtol: float = 1e-6,
+    atol: float = 1e-8,
+    mistakes: Mistakes = (),
 ) -> CheckResult:
     """Check an array answer: that it is an array of numbers, then its shape, then its values.
 
     ``expected`` must be computed independently (from the package or from
-    reference code in the check), never copied from an output. Returns true
-    when the answer is right and false when it is still a placeholder
-    (``None`` or ``...``); raises ``AssertionError`` when it is wrong.
+    reference code in the check), never copied from an output. ``mistakes``
+    pairs the result of a known mistake with a hint that names it; a wrong
+    answer equal to one of them gets that hint. Returns true when the answer is
+    right and false when it is still a placeholder (``None`` or ``...``);
+    raises :class:`WrongAnswer` when it is wrong.
     """
     _check_tolerances("check_array", rtol, atol)
     if _is_placeholder(answer):
         return not_answered(name)
     message = _compare_arrays(answer, expected, name, rtol, atol)
     if message:
-        raise AssertionError(message)
+        raise WrongAnswer(message + _mistake_hint(answer, mistakes, rtol, atol))
     return passed(f"{name} is correct (shape {np.shape(expected)}).")
 
 
 def check_scalar(
-    answer: Any, expected: float, name: str = "answer", rtol: float = 1e-6, atol: float = 1e-8
+    answer: Any,
+    expected: float,
+    name: str = "answer",
+    rtol: float = 1e-6,
+    atol: float = 1e-8,
+    mistakes: Mistakes = (),
 ) -> CheckResult:
     """Check a single number (a Python number, a NumPy scalar or a 0-d or one-entry array).
 
@@ -277,13 +435,15 @@ def check_scalar(
         return not_answered(name)
     array = _as_numeric_array(answer, name)
     if array.size != 1:
-        raise AssertionError(
+        raise WrongAnswer(
             f"{name} should be a single number, got an array of shape {array.shape}. "
             f"Did you forget to sum or average (np.sum, np.mean), or to take .item()?"
         )
     value, target = float(array.reshape(())), float(np.asarray(expected, dtype=np.float64).reshape(()))
     if not np.isclose(value, target, rtol=rtol, atol=atol, equal_nan=True):
-        raise AssertionError(_scalar_message(value, target, name, rtol, atol))
+        raise WrongAnswer(
+            _scalar_message(value, target, name, rtol, atol) + _mistake_hint(value, mistakes, rtol, atol)
+        )
     return passed(f"{name} is correct.")
 
 
@@ -295,23 +455,43 @@ def _describe_argument(value: Any) -> str:
     return _short_repr(value, 40)
 
 
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def learner_traceback(error: BaseException):
+    """``error``'s traceback without the frames of the checks: what the learner's code did."""
+    tb = error.__traceback__
+    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename).startswith(_HERE):
+        tb = tb.tb_next
+    return tb
+
+
 def check_function(
     fn: Callable,
     cases: Sequence[tuple[Any, Any]],
     name: str | None = None,
     rtol: float = 1e-6,
     atol: float = 1e-8,
+    mistakes: Sequence[tuple[Callable, str]] = (),
+    case_names: Sequence[str] | None = None,
 ) -> CheckResult:
     """Call ``fn(*args)`` for every ``(args, expected)`` in ``cases`` and compare.
 
     ``args`` is a tuple of positional arguments (a single non-tuple value is one
     argument); ``expected`` is a number, an array or a tuple of them. Arrays are
     copied before the call, so an answer that modifies its inputs cannot spoil
-    the next case. The first failing case is reported with its inputs.
+    the next case. The first failing case is reported with its inputs (and its
+    name from ``case_names``, if given).
 
-    Returns true when every case passes, and false when the function is
-    not written yet (``fn`` is a placeholder, or it raises
-    ``NotImplementedError``); raises ``AssertionError`` when a case fails.
+    ``mistakes`` pairs a function that makes a known mistake with a hint that
+    names it: when the answer fails a case and agrees with such a function on
+    it, the message adds the hint.
+
+    While ``fn`` runs, a :func:`referee` refuses to be called. Returns true when
+    every case passes, and false when the function is not written yet (``fn``
+    is a placeholder, or it raises ``NotImplementedError``); raises
+    :class:`WrongAnswer` when a case fails and :class:`AnswerRaised` when
+    ``fn`` itself raises.
     """
     name = name or getattr(fn, "__name__", "your function")
     _check_tolerances("check_function", rtol, atol)
@@ -322,23 +502,38 @@ def check_function(
     for number, case in enumerate(cases, start=1):
         if not isinstance(case, tuple) or len(case) != 2:
             raise ValueError(f"check_function: case {number} must be a pair (args, expected), got {case!r}")
+    if case_names is not None and len(case_names) != len(cases):
+        raise ValueError(f"check_function: {len(case_names)} case names for {len(cases)} cases")
     if _is_placeholder(fn):
         return not_answered(name)
     if not callable(fn):
-        raise AssertionError(f"{name} should be a function, got {type(fn).__name__}.")
+        raise WrongAnswer(f"{name} should be a function, got {type(fn).__name__}.")
     for number, (args, expected) in enumerate(cases, start=1):
         args = args if isinstance(args, tuple) else (args,)
         call = f"{name}({', '.join(_describe_argument(a) for a in args)})"
-        where = f"Case {number} of {len(cases)}, {call}"
+        label = f" ({case_names[number - 1]})" if case_names else ""
+        where = f"Case {number} of {len(cases)}{label}, {call}"
         try:
-            result = fn(*copy.deepcopy(args))
+            with answer_running():
+                result = fn(*copy.deepcopy(args))
         except NotImplementedError:
             return not_answered(name, "replace `raise NotImplementedError` in the cell above with your code")
+        except WrongAnswer:
+            raise
         except Exception as error:
-            raise AssertionError(f"{where} raised {type(error).__name__}: {error}") from error
+            raise AnswerRaised(error, where) from error
         message = _compare(result, expected, "result", rtol, atol)
         if message:
-            raise AssertionError(f"{where}: {message}")
+            hint = ""
+            for mistake, text in mistakes:
+                try:
+                    wrong = mistake(*copy.deepcopy(args))
+                except Exception:
+                    continue
+                if _compare(result, wrong, "result", rtol, atol) is None:
+                    hint = f" Likely mistake: {text}"
+                    break
+            raise WrongAnswer(f"{where}: {message}{hint}")
     return passed(
         f"{name} passes all {len(cases)} test cases." if len(cases) > 1 else f"{name} passes the test case."
     )
