@@ -39,6 +39,10 @@ __all__ = [
 class WrongAnswer(AssertionError):
     """A wrong answer: the message says what is wrong and, where it can, why."""
 
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows: the message alone; the check's own frames would only distract."""
+        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
+
 
 class RefereeCalled(WrongAnswer):
     """The answer called one of the check's own reference functions."""

@@ -263,3 +263,109 @@ def test_check_array_passes_itself_and_locates_any_single_wrong_entry(expected, 
         check_array(answer, expected)
     assert "wrong values at 1 of" in str(info.value)
     assert f"at index {index}" in str(info.value)
+
+
+# --- what this module adds for the chapter checks -----------------------------------
+
+from mlp_course.exercises.checks import (  # noqa: E402
+    AnswerRaised, RefereeCalled, WrongAnswer, answer_running, referee,
+)
+
+
+@pytest.mark.parametrize("value, fragment", [(2.0, "It is 2 times"), (0.25, "It is 1/4 times"),
+                                            (50.0, "It is 100 times")])
+def test_check_scalar_names_a_simple_factor(value, fragment):
+    with pytest.raises(WrongAnswer, match=fragment):
+        check_scalar(value, 1.0 if value != 50.0 else 0.5)
+
+
+def test_check_scalar_says_nothing_of_a_factor_that_is_not_simple():
+    with pytest.raises(WrongAnswer) as info:
+        check_scalar(1.37, 1.0)
+    assert "times" not in str(info.value)
+
+
+def test_rows_that_should_be_probabilities_are_named():
+    expected = np.array([[0.2, 0.8], [0.5, 0.5], [0.9, 0.1]])
+    by_columns = expected / expected.sum(axis=0)   # normalised over the wrong axis
+    with pytest.raises(WrongAnswer) as info:
+        check_array(by_columns, expected, name="P")
+    message = str(info.value)
+    assert "probabilities that sum to 1" in message and "wrong axis" in message
+
+
+def test_a_symmetric_answer_that_is_not_is_named():
+    expected = np.array([[2.0, 1.0], [1.0, 3.0]])
+    with pytest.raises(WrongAnswer, match="symmetric"):
+        check_array(np.array([[2.0, 1.0], [0.0, 3.0]]), expected)
+
+
+def test_the_wrong_columns_and_rows_are_named():
+    expected = np.arange(12.0).reshape(3, 4)
+    answer = expected.copy()
+    answer[:, 2] += 1
+    with pytest.raises(WrongAnswer, match=r"Only column\(s\) 2 are wrong, in every row"):
+        check_array(answer, expected)
+    answer = expected.copy()
+    answer[1, :] *= -1
+    answer[1, 0] = 0.0 + 7   # still wrong: row 1 is wrong everywhere
+    with pytest.raises(WrongAnswer, match=r"Only row\(s\) 1 are wrong"):
+        check_array(answer, expected)
+
+
+def test_known_mistakes_add_their_hint():
+    expected = np.array([1.0, 2.0, 4.0])
+    with pytest.raises(WrongAnswer, match="Likely mistake: forgot the bias"):
+        check_array(expected - 1, expected, mistakes=[(expected + 5, "no"), (expected - 1, "forgot the bias")])
+    with pytest.raises(WrongAnswer, match="Likely mistake: a sum"):
+        check_scalar(3.0, 1.5, mistakes=[(3.0, "a sum, not a mean")])
+
+    def halved(x):
+        return x / 2
+
+    with pytest.raises(WrongAnswer, match=r"Case 1 of 1 \(small\).*Likely mistake: halved"):
+        check_function(halved, [((np.ones(2),), np.ones(2))], case_names=["small"],
+                       mistakes=[(lambda x: x * 3, "tripled"), (halved, "halved")])
+
+
+def test_a_broken_mistake_function_is_ignored():
+    def broken(x):
+        raise RuntimeError("the mistake itself fails on this case")
+
+    with pytest.raises(WrongAnswer) as info:
+        check_function(lambda x: x + 1, [((np.ones(2),), np.ones(2))], mistakes=[(broken, "never")])
+    assert "Likely mistake" not in str(info.value)
+
+
+def test_an_error_in_the_answer_is_reported_as_the_answers_own():
+    def answer(x):
+        return x @ np.ones((3, 3))
+
+    with pytest.raises(AnswerRaised) as info:
+        check_function(answer, [((np.ones(2),), np.ones(3))], name="f")
+    assert isinstance(info.value.original, ValueError)
+    assert info.value.where.startswith("Case 1 of 1, f(")
+
+
+def test_a_referee_works_for_the_check_and_refuses_the_answer():
+    @referee
+    def double(x):
+        return 2 * x
+
+    assert double(3) == 6
+    with answer_running():
+        with pytest.raises(RefereeCalled, match="calls the check's own reference `double`"):
+            double(3)
+    assert double(4) == 8   # the guard is lifted after the answer ran
+    with pytest.raises(RefereeCalled):
+        check_function(lambda x: double(x), [((1.0,), 2.0)], name="f")
+
+
+def test_check_function_rejects_mismatched_case_names():
+    with pytest.raises(ValueError, match="2 case names for 1 cases"):
+        check_function(np.sum, [((np.ones(2),), 2.0)], case_names=["a", "b"])
+
+
+def test_ipython_shows_a_wrong_answer_as_its_message_alone():
+    lines = WrongAnswer("result is 3, expected 2.")._render_traceback_()
+    assert len(lines) == 1 and lines[0].endswith("WrongAnswer\x1b[0m: result is 3, expected 2.")
