@@ -456,6 +456,9 @@ def _describe_argument(value: Any) -> str:
         if value.size <= 6:
             return np.array2string(value, precision=4, separator=", ").replace("\n", "")
         return f"<array of shape {value.shape}, dtype {value.dtype}>"
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, np.ndarray) for v in value):
+        shapes = ", ".join(str(v.shape) for v in value)
+        return f"<{type(value).__name__} of {len(value)} arrays of shapes {shapes}>"
     return _short_repr(value, 40)
 
 

@@ -369,3 +369,9 @@ def test_check_function_rejects_mismatched_case_names():
 def test_ipython_shows_a_wrong_answer_as_its_message_alone():
     lines = WrongAnswer("result is 3, expected 2.")._render_traceback_()
     assert len(lines) == 1 and lines[0].endswith("WrongAnswer\x1b[0m: result is 3, expected 2.")
+
+
+def test_a_list_of_arrays_is_described_by_its_shapes():
+    weights = [np.ones((4, 3)), np.ones((3, 2))]
+    with pytest.raises(WrongAnswer, match=r"f\(<list of 2 arrays of shapes \(4, 3\), \(3, 2\)>\)"):
+        check_function(lambda ws: 1.0, [((weights,), 2.0)], name="f")
