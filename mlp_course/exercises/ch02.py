@@ -24,6 +24,7 @@ from mlp_course.exercises.checks import (
     check_function,
     not_answered,
     passed,
+    answer_may_call,
     referee,
 )
 from mlp_course.exercises.registry import exercise
@@ -153,7 +154,7 @@ class _OverflowWatch:
 
         watched.__name__ = name
         watched.__wrapped__ = real
-        return watched
+        return answer_may_call(watched)   # the learner's own np.exp, watched: theirs to call
 
 
 @contextlib.contextmanager

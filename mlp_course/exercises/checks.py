@@ -19,20 +19,22 @@ re-run, so they never contain timings, addresses or noisy digits.
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import copy
 import functools
 import numbers
 import os
-from collections.abc import Callable, Iterator, Sequence
+import sys
+import sysconfig
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 __all__ = [
     "CheckResult", "WrongAnswer", "AnswerRaised", "RefereeCalled", "passed", "not_answered",
-    "check_array", "check_scalar", "check_function", "referee", "answer_running",
+    "check_array", "check_scalar", "check_function", "referee", "answer_running", "answer_may_call",
+    "FORBIDDEN_IN_ANSWERS", "ALLOWED_IN_ANSWERS",
 ]
 
 
@@ -68,15 +70,108 @@ class AnswerRaised(AssertionError):
 
 _ANSWER_RUNNING: contextvars.ContextVar[bool] = contextvars.ContextVar("answer_running", default=False)
 
+#: While an answer runs, a call from the learner's code into these modules fails it: the checks'
+#: own code (referees, case builders, helpers), and the tools that would do the exercise for the
+#: learner (PyTorch, the course's layers, losses, trainer and gradient checks). An exercise whose
+#: answer may use some of them names them in ``allowed``.
+FORBIDDEN_IN_ANSWERS: tuple[str, ...] = (
+    "mlp_course.exercises", "mlp_course.gradcheck", "mlp_course.training", "mlp_course.scratch",
+    "mlp_course.data", "torch",
+)
+#: Elementary functions that chapters 1 and 2 teach (a stable sigmoid, softmax, log-sum-exp,
+#: one-hot): an answer may always use them.
+ALLOWED_IN_ANSWERS: tuple[str, ...] = ("mlp_course.scratch.functional",)
 
-@contextlib.contextmanager
-def answer_running() -> Iterator[None]:
-    """While the learner's code runs: a call to a :func:`referee` fails the answer."""
-    token = _ANSWER_RUNNING.set(True)
-    try:
-        yield
-    finally:
-        _ANSWER_RUNNING.reset(token)
+_MAY_CALL: set = set()
+
+
+def answer_may_call(function: Callable) -> Callable:
+    """Let answers call ``function`` although it lives in the checks (e.g. a watched ``np.exp``)."""
+    _MAY_CALL.add(function.__code__)
+    return function
+
+
+def _in(module: str, prefixes: Sequence[str]) -> bool:
+    return any(module == prefix or module.startswith(prefix + ".") for prefix in prefixes)
+
+
+_LIBRARY_PATHS = tuple(
+    {os.path.realpath(sysconfig.get_paths()[key]) for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+)
+
+
+def _called_by_learner(frame, allowed: Sequence[str]) -> bool:
+    """Whether the nearest caller that is not the standard library or a third-party library
+    (numpy, contextlib, ...) is the learner's code rather than the package's."""
+    while frame is not None:
+        module = frame.f_globals.get("__name__") or ""
+        if _in(module, FORBIDDEN_IN_ANSWERS) or _in(module, allowed):
+            return False
+        filename = frame.f_code.co_filename
+        if not (filename.startswith("<frozen") or os.path.realpath(filename).startswith(_LIBRARY_PATHS)):
+            return True
+        frame = frame.f_back
+    return False
+
+
+class answer_running:
+    """A context in which the learner's code runs.
+
+    Inside it a :func:`referee` refuses to be called, and every call from outside the package
+    (the learner's code) into a module of :data:`FORBIDDEN_IN_ANSWERS` not in ``allowed`` is
+    recorded; leaving the context then raises :class:`RefereeCalled`, naming the call.
+    A class rather than a generator, so that no frame of the checks is entered while it watches.
+    """
+
+    def __init__(self, allowed: Sequence[str] = ()) -> None:
+        self.allowed = tuple(ALLOWED_IN_ANSWERS) + tuple(allowed)
+        self.forbidden_call: str | None = None
+
+    def _watch(self, frame, event: str, arg: Any) -> None:
+        if self.forbidden_call is not None:
+            return
+        if event == "call":
+            if frame.f_code in _MAY_CALL:
+                return
+            module = frame.f_globals.get("__name__") or ""
+            what = frame.f_code.co_name
+            back = frame.f_back
+            caller = (back.f_globals.get("__name__") or "") if back is not None else ""
+        elif event == "c_call":
+            module = getattr(arg, "__module__", None)
+            if module is None:  # a method of a builtin type: its type's module (torch.Tensor.sum)
+                module = type(getattr(arg, "__self__", None)).__module__
+            module = module or ""
+            what = getattr(arg, "__qualname__", getattr(arg, "__name__", "?"))
+            caller = frame.f_globals.get("__name__") or ""
+        else:
+            return
+        # Only a call made by the learner's code counts: the package's own modules call each other
+        # freely (an allowed function may use a private helper), through the standard library too.
+        if _in(module, FORBIDDEN_IN_ANSWERS) and not _in(module, self.allowed):
+            start = frame.f_back if event == "call" else frame
+            if _called_by_learner(start, self.allowed):
+                self.forbidden_call = what if what.startswith(module) else f"{module}.{what}"
+
+    def __enter__(self) -> "answer_running":
+        self._token = _ANSWER_RUNNING.set(True)
+        self._previous = sys.getprofile()
+        sys.setprofile(self._watch)
+        return self
+
+    def __exit__(self, kind, value, traceback) -> bool:
+        sys.setprofile(self._previous)
+        _ANSWER_RUNNING.reset(self._token)
+        if self.forbidden_call is not None and not isinstance(value, RefereeCalled):
+            raise RefereeCalled(
+                f"your answer calls {self.forbidden_call}: this exercise asks you to write the computation "
+                f"yourself, in NumPy, so an answer may not use PyTorch, the course's library (other than "
+                f"mlp_course.scratch.functional) or the checks' own code"
+            ) from None
+        return False
+
+
+_MAY_CALL.add(answer_running.__exit__.__code__)
 
 
 def referee(function: Callable) -> Callable:
@@ -181,6 +276,15 @@ def _fmt(value: float) -> str:
     return f"{value:.6g}"
 
 
+def _fmt_pair(value: float, target: float) -> tuple[str, str]:
+    """Both numbers with enough digits to tell them apart (at most 17)."""
+    for digits in (6, 9, 12, 17):
+        a, b = f"{value:.{digits}g}", f"{target:.{digits}g}"
+        if a != b:
+            return a, b
+    return a, b
+
+
 # --------------------------------------------------------------------------
 # Comparisons: each returns None when the answer is right, else a message
 # --------------------------------------------------------------------------
@@ -234,7 +338,8 @@ def _value_hint(answer: np.ndarray, expected: np.ndarray, rtol: float, atol: flo
     nonzero = np.abs(expected) > atol
     if np.any(nonzero) and np.allclose(answer[~nonzero], 0, atol=atol):
         ratios = answer[nonzero] / expected[nonzero]
-        if np.allclose(ratios, ratios[0], rtol=1e-6, atol=0) and ratios[0] != 0:
+        if (np.allclose(ratios, ratios[0], rtol=1e-6, atol=0) and ratios[0] != 0
+                and _fmt(ratios[0]) != "1"):
             return (
                 f" Every entry is {_fmt(ratios[0])} times the expected value: look for a missing or "
                 f"extra constant factor (a sum instead of a mean, a factor 2, ...)."
@@ -321,7 +426,7 @@ def _compare_arrays(answer: Any, expected: Any, name: str, rtol: float, atol: fl
         f"{name} has the right shape {a.shape} but wrong values at {np.count_nonzero(~close)} of "
         f"{a.size} entries. The largest error is {_fmt(abs(a[worst] - e[worst]))} "
         f"at index {tuple(int(i) for i in worst)}: "
-        f"got {_fmt(a[worst])}, expected {_fmt(e[worst])}."
+        f"got {_fmt_pair(a[worst], e[worst])[0]}, expected {_fmt_pair(a[worst], e[worst])[1]}."
         + _value_hint(a, e, rtol, atol)
         + _structure_hint(a, e)
         + _where_hint(close)
@@ -347,14 +452,21 @@ def _in_full(answer: np.ndarray, expected: np.ndarray) -> str:
 def _scalar_message(value: float, target: float, name: str, rtol: float, atol: float) -> str:
     if np.isnan(value):
         return f"{name} is NaN, expected {_fmt(target)}. NaN usually comes from 0/0 or log(0)."
+    shown, wanted = _fmt_pair(value, target)
     return (
-        f"{name} is {_fmt(value)}, expected {_fmt(target)} (off by {_fmt(abs(value - target))})."
+        f"{name} is {shown}, expected {wanted} (off by {_fmt(abs(value - target))})."
         + _value_hint(np.array([value]), np.array([target]), rtol, atol)
     )
 
 
-def _compare(answer: Any, expected: Any, name: str, rtol: float, atol: float) -> str | None:
-    """Compare numbers, arrays or tuples of them (e.g. a function returning ``(dw, db)``)."""
+def _compare(
+    answer: Any, expected: Any, name: str, rtol: float, atol: float,
+    output_names: Sequence[str] | None = None,
+) -> str | None:
+    """Compare numbers, arrays or tuples of them (e.g. a function returning ``(dw, db)``).
+
+    ``output_names`` names a tuple's entries in the message ("dw (result[0])").
+    """
     if isinstance(expected, tuple):
         message = _placeholder_message(answer, name)
         if message:
@@ -362,9 +474,13 @@ def _compare(answer: Any, expected: Any, name: str, rtol: float, atol: float) ->
         if not isinstance(answer, (tuple, list)) or len(answer) != len(expected):
             got = f"a {type(answer).__name__} of length {len(answer)}" if isinstance(
                 answer, (tuple, list)) else type(answer).__name__
-            return f"{name} should be a tuple of {len(expected)} values, got {got}."
+            what = f" ({', '.join(output_names)})" if output_names else ""
+            return f"{name} should be a tuple of {len(expected)} values{what}, got {got}."
         for i, (a, e) in enumerate(zip(answer, expected)):
-            message = _compare(a, e, f"{name}[{i}]", rtol, atol)
+            part = f"{name}[{i}]"
+            if output_names and i < len(output_names):
+                part = f"{output_names[i]} ({part})"
+            message = _compare(a, e, part, rtol, atol)
             if message:
                 return message
         return None
@@ -459,6 +575,8 @@ def _describe_argument(value: Any) -> str:
     if isinstance(value, (list, tuple)) and value and all(isinstance(v, np.ndarray) for v in value):
         shapes = ", ".join(str(v.shape) for v in value)
         return f"<{type(value).__name__} of {len(value)} arrays of shapes {shapes}>"
+    if isinstance(value, (float, np.floating)):
+        return _fmt(float(value))
     return _short_repr(value, 40)
 
 
@@ -481,6 +599,8 @@ def check_function(
     atol: float = 1e-8,
     mistakes: Sequence[tuple[Callable, str]] = (),
     case_names: Sequence[str] | None = None,
+    output_names: Sequence[str] | None = None,
+    allowed_modules: Sequence[str] = (),
 ) -> CheckResult:
     """Call ``fn(*args)`` for every ``(args, expected)`` in ``cases`` and compare.
 
@@ -492,9 +612,13 @@ def check_function(
 
     ``mistakes`` pairs a function that makes a known mistake with a hint that
     names it: when the answer fails a case and agrees with such a function on
-    it, the message adds the hint.
+    it, the message adds the hint. ``output_names`` names the entries of a
+    tuple result in messages (``("dw", "db")``).
 
-    While ``fn`` runs, a :func:`referee` refuses to be called. Returns true when
+    While ``fn`` runs it is watched (:class:`answer_running`): a call to a
+    :func:`referee`, to the checks' code or to a tool that would do the
+    exercise (PyTorch, the course's library) fails the answer, except for
+    the modules in ``allowed_modules``. Returns true when
     every case passes, and false when the function is not written yet (``fn``
     is a placeholder, or it raises ``NotImplementedError``); raises
     :class:`WrongAnswer` when a case fails and :class:`AnswerRaised` when
@@ -521,7 +645,7 @@ def check_function(
         label = f" ({case_names[number - 1]})" if case_names else ""
         where = f"Case {number} of {len(cases)}{label}, {call}"
         try:
-            with answer_running():
+            with answer_running(allowed_modules):
                 result = fn(*copy.deepcopy(args))
         except NotImplementedError:
             return not_answered(name, "replace `raise NotImplementedError` in the cell above with your code")
@@ -529,7 +653,7 @@ def check_function(
             raise
         except Exception as error:
             raise AnswerRaised(error, where) from error
-        message = _compare(result, expected, "result", rtol, atol)
+        message = _compare(result, expected, "result", rtol, atol, output_names)
         if message:
             hint = ""
             for mistake, text in mistakes:

@@ -353,8 +353,8 @@ def test_a_referee_works_for_the_check_and_refuses_the_answer():
         return 2 * x
 
     assert double(3) == 6
-    with answer_running():
-        with pytest.raises(RefereeCalled, match="calls the check's own reference `double`"):
+    with pytest.raises(RefereeCalled, match="calls the check's own reference `double`"):
+        with answer_running():
             double(3)
     assert double(4) == 8   # the guard is lifted after the answer ran
     with pytest.raises(RefereeCalled):
@@ -375,3 +375,77 @@ def test_a_list_of_arrays_is_described_by_its_shapes():
     weights = [np.ones((4, 3)), np.ones((3, 2))]
     with pytest.raises(WrongAnswer, match=r"f\(<list of 2 arrays of shapes \(4, 3\), \(3, 2\)>\)"):
         check_function(lambda ws: 1.0, [((weights,), 2.0)], name="f")
+
+
+def test_an_answer_may_not_use_torch_the_library_or_the_checks_code():
+    import torch
+
+    from mlp_course import gradcheck, scratch
+    from mlp_course.exercises import checks
+
+    cases = [((np.array([0.5, -1.0]),), np.array([1.0, -2.0]))]
+    def by_autograd(x):
+        t = torch.tensor(x, requires_grad=True)
+        (t ** 2).sum().backward()
+        return t.grad.numpy()
+
+    def by_finite_differences(x):
+        return gradcheck.numerical_gradient(lambda: float(np.sum(x ** 2)), x)
+
+    def by_the_library(x):
+        return 2 * scratch.Linear(2, 2).forward(x[None, :].astype(np.float32))[0] * 0 + 2 * x
+
+    def by_a_private_helper(x):
+        return checks._simple_ratio(2.0) and 2 * x
+
+    for answer, fragment in [(by_autograd, "torch"), (by_finite_differences, "mlp_course.gradcheck"),
+                             (by_the_library, "mlp_course.scratch"), (by_a_private_helper, "mlp_course.exercises.checks._simple_ratio")]:
+        with pytest.raises(RefereeCalled, match=f"your answer calls {fragment}"):
+            check_function(answer, cases, name="f")
+    # numpy, plain Python and the elementary functions of chapters 1-2 are fine
+    from mlp_course.scratch import functional as F
+
+    assert check_function(lambda x: 2 * x + 0 * F.sigmoid(x) * 0, cases, name="f")
+    # ... and an exercise may allow a module
+    assert check_function(by_finite_differences, cases, name="f", allowed_modules=("mlp_course.gradcheck",),
+                          rtol=1e-6)
+
+
+def test_a_watched_function_of_the_checks_may_be_called_when_marked():
+    from mlp_course.exercises.checks import answer_may_call
+
+    namespace = {"__name__": "mlp_course.exercises.ch99", "np": np}
+    exec("def watched(x):\n    return np.exp(x)", namespace)
+    cases = [((np.zeros(2),), np.ones(2))]
+    with pytest.raises(RefereeCalled):
+        check_function(lambda x: namespace["watched"](x), cases, name="f")
+    answer_may_call(namespace["watched"])
+    assert check_function(lambda x: namespace["watched"](x), cases, name="f")
+
+
+def test_the_watch_restores_an_earlier_profiler():
+    import sys
+
+    def profiler(frame, event, arg):
+        return None
+
+    sys.setprofile(profiler)
+    try:
+        with answer_running():
+            pass
+        assert sys.getprofile() is profiler
+    finally:
+        sys.setprofile(None)
+
+
+def test_tuple_entries_are_named():
+    with pytest.raises(WrongAnswer, match=r"db \(result\[1\]\) is 3, expected 1"):
+        check_function(lambda x: (x, 3.0), [((np.ones(2),), (np.ones(2), 1.0))], output_names=("dw", "db"))
+
+
+def test_equal_looking_numbers_are_shown_with_more_digits():
+    with pytest.raises(WrongAnswer, match=r"is 1.0000001, expected 1 \(off by"):
+        check_scalar(1.0000001, 1.0, rtol=1e-9, atol=0)
+    with pytest.raises(WrongAnswer) as info:
+        check_array(np.array([1.0, 2.0]) * (1 + 1e-7), np.array([1.0, 2.0]), rtol=1e-9, atol=0)
+    assert "1 times" not in str(info.value)
