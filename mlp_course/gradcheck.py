@@ -17,8 +17,8 @@ from mlp_course.scratch.convert import loss_to_torch, to_torch
 from mlp_course.scratch.regularization import Dropout
 
 
-def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """Central differences (f(x + eps e_i) - f(x - eps e_i)) / (2 eps) for every entry of ``x``.
+def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    """Central differences (f(x + h e_i) - f(x - h e_i)) / (2 h) for every entry of ``x``.
 
     ``f`` takes no arguments and reads ``x``, which is perturbed in place and
     restored exactly.
@@ -29,12 +29,12 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, eps: float = 1e-6)
     flat_x, flat_grad = x.reshape(-1), grad.reshape(-1)
     for i in range(flat_x.size):
         original = flat_x[i]
-        flat_x[i] = original + eps
+        flat_x[i] = original + h
         plus = f()
-        flat_x[i] = original - eps
+        flat_x[i] = original - h
         minus = f()
         flat_x[i] = original
-        flat_grad[i] = (plus - minus) / (2 * eps)
+        flat_grad[i] = (plus - minus) / (2 * h)
     return grad
 
 
@@ -79,7 +79,7 @@ def _loss_and_gradients(model, loss_fn, X, y) -> tuple[float, dict[str, np.ndarr
 
 
 def gradient_check(
-    model: Module, loss_fn: Loss, X: np.ndarray, y: np.ndarray, eps: float = 1e-6
+    model: Module, loss_fn: Loss, X: np.ndarray, y: np.ndarray, h: float = 1e-6
 ) -> dict[str, float]:
     """Relative error between backprop and finite differences, per parameter and for the input.
 
@@ -95,9 +95,9 @@ def gradient_check(
         def loss() -> float:
             return loss_fn(model(X), y)
 
-        errors = {"input": relative_error(grads["input"], numerical_gradient(loss, X, eps))}
+        errors = {"input": relative_error(grads["input"], numerical_gradient(loss, X, h))}
         for name, p in model.named_parameters():
-            errors[name] = relative_error(grads[name], numerical_gradient(loss, p.data, eps))
+            errors[name] = relative_error(grads[name], numerical_gradient(loss, p.data, h))
     finally:
         _restore_buffers(model, state)
     return errors

@@ -56,9 +56,9 @@ def test_numerical_gradient_of_a_quadratic_form():
 
 
 def test_numerical_gradient_uses_central_differences():
-    # For x^3 the forward difference is off by about 3 x eps, the central one by eps^2.
+    # For x^3 the forward difference is off by about 3 x h, the central one by h^2.
     x = np.array([2.0])
-    assert numerical_gradient(lambda: float(x[0] ** 3), x, eps=1e-3)[0] == pytest.approx(12.0, abs=2e-6)
+    assert numerical_gradient(lambda: float(x[0] ** 3), x, h=1e-3)[0] == pytest.approx(12.0, abs=2e-6)
 
 
 def test_numerical_gradient_restores_x_exactly():

@@ -285,7 +285,7 @@ MUTANTS: list[Mutant] = [
     m("evaluate-in-training-mode", "training.py", "    model.eval()\n    try:\n        output = model(X)",
       "    try:\n        output = model(X)", TRAINING),
     # -- gradcheck and seed -----------------------------------------------------------------------------------------------
-    m("numerical-gradient-forward-difference", "gradcheck.py", "flat_x[i] = original - eps\n        minus = f()",
+    m("numerical-gradient-forward-difference", "gradcheck.py", "flat_x[i] = original - h\n        minus = f()",
       "flat_x[i] = original\n        minus = f()", GRADCHECK),
     m("numerical-gradient-not-restored", "gradcheck.py", "        flat_x[i] = original\n        flat_grad", "        flat_grad", GRADCHECK),
     m("relative-error-signed", "gradcheck.py", "float(np.max(np.abs(a - b))) / scale", "float(np.max(a - b)) / scale", GRADCHECK),
