@@ -449,3 +449,16 @@ def test_equal_looking_numbers_are_shown_with_more_digits():
     with pytest.raises(WrongAnswer) as info:
         check_array(np.array([1.0, 2.0]) * (1 + 1e-7), np.array([1.0, 2.0]), rtol=1e-9, atol=0)
     assert "1 times" not in str(info.value)
+
+
+def test_rounding_noise_is_not_called_a_constant_offset():
+    expected = np.array([1.0, 2.0, 3.0])
+    noise = np.array([1e-10, -3e-10, 2e-10])
+    with pytest.raises(WrongAnswer) as info:
+        check_array(expected + noise, expected, rtol=0, atol=1e-12)
+    assert "same amount" not in str(info.value)
+
+
+def test_a_missing_return_names_its_case():
+    with pytest.raises(WrongAnswer, match=r"^Case 1 of 1, f\(.*\): result is None. Did you forget a `return`"):
+        check_function(lambda x: None, [((np.ones(2),), np.ones(2))], name="f")
