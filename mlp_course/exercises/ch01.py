@@ -118,15 +118,19 @@ def _gate_hint(gate: str, other: str, bias_name: str, z: np.ndarray, got: tuple[
                     f"is too large: a single 1 already reaches z >= 0.")
         return (f" That is AND, the other gate: are the AND and OR answers swapped? If not, {bias_name} "
                 f"is too negative: a single 1 does not reach z >= 0.")
+    if name == {"AND": "NAND", "OR": "NOR"}[gate]:
+        return (f" That is {name}, the exact opposite of {gate}: flip the signs of the weights and of "
+                f"the bias.")
+    if tuple(int(value <= 0) for value in z) == want:
+        return (f" This neuron would compute {gate} if class 1 meant z <= 0. But class 1 is z >= 0 "
+                f"(p = sigmoid(z) >= 1/2), the side that w points to: flip the signs of the weights and of "
+                f"the bias.")
     if name == "always 1":
         return (f" It answers 1 for every input, even (0, 0), where z = b: {bias_name} is too large "
                 f"(z = 0 counts as class 1).")
     if name == "always 0":
         return (" It answers 0 for every input, even (1, 1): the bias is too negative for the weights, "
                 "or a weight is negative.")
-    if name == {"AND": "NAND", "OR": "NOR"}[gate]:
-        return (f" That is {name}, the exact opposite of {gate}: flip the signs of the weights and of "
-                f"the bias.")
     what = f"It computes {name}." if name else ""
     return (f" {what} Which inputs must reach z >= 0 (class 1), and which must stay below 0?").replace("  ", " ")
 
@@ -351,6 +355,34 @@ def _swapped(X, y, w, b):
     return db, dw
 
 
+def _no_bias(X, y, w, b):
+    p = F.sigmoid(X @ w)
+    return _pair(X, 2 * (p - y) * p * (1 - p) / len(y))
+
+
+def _n_hard_coded(X, y, w, b):
+    _, p = _forward(X, w, b)
+    return _pair(X, 2 * (p - y) * p * (1 - p) / 100)
+
+
+def _divided_by_d(X, y, w, b):
+    _, p = _forward(X, w, b)
+    return _pair(X, 2 * (p - y) * p * (1 - p) / X.shape[1])
+
+
+def _mean_over_features(X, y, w, b):
+    _, p = _forward(X, w, b)
+    signal = 2 * (p - y) * p * (1 - p)
+    return np.mean(X * signal[:, None], axis=1), float(np.mean(signal))
+
+
+def _p_changed_in_place(X, y, w, b):
+    """``dz = p; dz -= y; dz *= 2 * p * (1 - p) / N``: dz is p, so p * (1 - p) is computed from p - y."""
+    _, p = _forward(X, w, b)
+    p = p - y
+    return _pair(X, p * 2 * p * (1 - p) / len(y))
+
+
 def _two_features_in_z(X, y, w, b):
     p = F.sigmoid(X[:, 0] * w[0] + X[:, 1] * w[1] + b)
     return _pair(X, 2 * (p - y) * p * (1 - p) / len(y))
@@ -387,10 +419,55 @@ MSE_MISTAKES = [
     (_entry_by_entry, "X.T * dz multiplies entry by entry and keeps one column per example; the sum over the "
                       "examples is the matrix product X.T @ dz."),
     (_swapped, "the pair is in the wrong order: return (dw, db)."),
+    (_no_bias, "the bias b is missing from the forward pass: p = sigmoid(X @ w + b)."),
+    (_n_hard_coded, "N is hard-coded as 100, the size of the iris data, but this case has a different number "
+                    "of examples: divide by N = len(y)."),
+    (_divided_by_d, "divided by the number of features d = X.shape[1] instead of the number of examples "
+                    "N = len(y): L is a mean over the examples."),
+    (_mean_over_features, "the mean runs over axis 1, the features, and gives one number per example; dL/dw_j "
+                          "averages x_ij times the signal over the examples i, axis 0 (or write X.T @ dz / N). "
+                          "(It has the right shape here only because this case has as many examples as "
+                          "features.)"),
+    (_p_changed_in_place, "p was changed in place: after `dz = p`, dz and p are the same array, so `dz -= y` "
+                          "also changes p, and p * (1 - p) is then computed from p - y. Write dz = p - y, which "
+                          "makes a new array."),
     (_two_features_in_z, _TWO_FEATURES),
     (_two_features_in_dw, _TWO_FEATURES),
     (_two_features_everywhere, _TWO_FEATURES),
 ]
+
+
+_MSE_ARGUMENTS = ("X", "y", "w", "b")
+
+
+def _reading_only(fn: Any, name: str, case_names: Sequence[str]) -> Any:
+    """``fn``, made to fail when it changes an array it is given.
+
+    ``check_function`` hands every case a fresh copy of its inputs, so an answer
+    that changes them (``w -= ...``) would go unnoticed there; in a training loop
+    it would change the caller's weights behind its back. Values are compared, so
+    an operation that leaves them as they were (``X -= 0``) passes.
+    """
+    if _is_placeholder(fn) or not callable(fn):
+        return fn
+    calls = iter(range(1, len(case_names) + 1))
+
+    def answer(*args: Any) -> Any:
+        number = next(calls, len(case_names))
+        before = [np.array(a, copy=True) if isinstance(a, np.ndarray) else None for a in args]
+        result = fn(*args)
+        for argument, old, new in zip(_MSE_ARGUMENTS, before, args):
+            if old is not None and not np.array_equal(old, new, equal_nan=True):
+                raise WrongAnswer(
+                    f"Case {number} of {len(case_names)} ({case_names[number - 1]}): {name} changed its "
+                    f"argument {argument} in place (with `{argument} -= ...`, `{argument} *= ...` or "
+                    f"`{argument}[...] = ...`). A gradient function should only read its arguments: a training "
+                    f"loop that calls it would see its {argument} change. Compute new arrays instead "
+                    f"(`{argument}_new = {argument} - ...`), or work on a copy ({argument}.copy())."
+                )
+        return result
+
+    return answer
 
 
 @exercise("ch01-ex-mse", answers=("mse_neuron_gradient",), points=3)
@@ -398,8 +475,12 @@ def _check_mse(mse_neuron_gradient: Any):
     """``mse_neuron_gradient(X, y, w, b)`` must return (dL/dw, dL/db) of mean((sigmoid(X @ w + b) - y)^2).
 
     Expected values come from three referees: the scratch library's backward
-    pass, finite differences and PyTorch's autograd in float64.
+    pass, finite differences and PyTorch's autograd in float64. The answer must
+    be NumPy code of the learner's own: PyTorch, the course's library (but for
+    ``mlp_course.scratch.functional``) and this module are refused while it runs,
+    and so is an answer that changes its inputs.
     """
     cases, names = _mse_cases()
-    return check_function(mse_neuron_gradient, cases, name="mse_neuron_gradient",
-                          mistakes=MSE_MISTAKES, case_names=names)
+    return check_function(_reading_only(mse_neuron_gradient, "mse_neuron_gradient", names), cases,
+                          name="mse_neuron_gradient", mistakes=MSE_MISTAKES, case_names=names,
+                          output_names=("dw", "db"))

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from mlp_course.exercises.checks import AnswerRaised, CheckResult, WrongAnswer, learner_traceback
 
-__all__ = ["Exercise", "exercise", "check", "grade", "get", "keys", "NotAnswered"]
+__all__ = ["Exercise", "exercise", "check", "grade", "get", "keys", "NotAnswered", "CheckUsageError"]
 
 #: A key is a chapter's exercise label, optionally with a part: "ch05-ex-tanh", "ch04-ex-pos-weight/grad".
 KEY_PATTERN = re.compile(r"^(ch\d\d)-ex-[a-z0-9-]+(/[a-z0-9-]+)?$")
@@ -50,6 +50,14 @@ _REGISTRY: dict[str, Exercise] = {}
 
 class NotAnswered(AssertionError):
     """Raised by :func:`grade` for an exercise that is not answered yet."""
+
+
+class CheckUsageError(TypeError):
+    """``check`` called with the wrong number of answers."""
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows: the message alone, not the registry's frames."""
+        return [f"\x1b[0;31mTypeError\x1b[0m: {self}"]
 
 
 def exercise(key: str, answers: tuple[str, ...] | list[str], points: int = 1) -> Callable:
@@ -117,7 +125,7 @@ def _run(exercise_: Exercise, answers: tuple) -> CheckResult:
     __tracebackhide__ = True  # IPython and pytest leave this frame out of tracebacks
     if len(answers) != len(exercise_.answers):
         names = ", ".join(exercise_.answers)
-        raise TypeError(
+        raise CheckUsageError(
             f"check({exercise_.key!r}, ...) takes {len(exercise_.answers)} answer(s), {names}; "
             f"got {len(answers)}"
         )

@@ -89,6 +89,9 @@ def test_gates_judges_z_equal_to_zero_as_the_chapter_does():
     (([1, 1], 1.5, [1, 1], -0.5), r"answers 1 for every input, even \(0, 0\), where z = b: b_and is too large"),
     (([1, 1], -3, [1, 1], -0.5), "answers 0 for every input"),
     (([1, 0], -0.5, [1, 1], -0.5), "It computes x1 alone"),
+    # class 1 read as z <= 0: the boundary through (1, 1), on the wrong side
+    (([-1, -1], 2, [1, 1], -0.5), r"would compute AND if class 1 meant z <= 0\. But class 1 is z >= 0"),
+    (([1, 1], -1.5, [-1, -1], 1), r"would compute OR if class 1 meant z <= 0.*flip the signs"),
 ])
 def test_gates_names_the_plausible_mistakes(answer, fragment):
     with pytest.raises(AssertionError, match=fragment):
@@ -217,9 +220,25 @@ def in_place_on_the_inputs(X, y, w, b):
     return mse_neuron_gradient(X, y, w, b)
 
 
+def on_copies(X, y, w, b):
+    w = w.copy()                       # changing a copy of an input is fine
+    w -= 0.0
+    p = predict_proba(X, w, b)
+    dz = p - y                         # a new array, not p itself
+    dz *= 2 * p * (1 - p) / len(y)
+    return X.T @ dz, np.sum(dz)
+
+
+def in_float32(X, y, w, b):
+    X, y, w = X.astype(np.float32), y.astype(np.float32), w.astype(np.float32)
+    p = predict_proba(X, w, np.float32(b))
+    dz = 2 * (p - y) * p * (1 - p) / len(y)
+    return X.T @ dz, np.sum(dz)
+
+
 @pytest.mark.parametrize("answer", [
     mse_neuron_gradient, with_sigmoid_of_z, link_by_link, with_means, row_times_matrix, with_loops,
-    as_a_list, in_place_on_the_inputs,
+    as_a_list, in_place_on_the_inputs, on_copies, in_float32,
 ])
 def test_mse_accepts_every_correct_form(answer, capsys):
     assert check("ch01-ex-mse", answer)
@@ -298,7 +317,51 @@ def two_features_everywhere(X, y, w, b):
     return np.array([np.sum(dz * X[:, 0]), np.sum(dz * X[:, 1])]), np.sum(dz)
 
 
+def bias_forgotten(X, y, w, b):
+    p = sigmoid(X @ w)
+    dz = 2 * (p - y) * p * (1 - p) / len(y)
+    return X.T @ dz, np.sum(dz)
+
+
+def n_hard_coded(X, y, w, b):
+    p = predict_proba(X, w, b)
+    dz = 2 * (p - y) * p * (1 - p) / 100    # the size of the iris data
+    return X.T @ dz, np.sum(dz)
+
+
+def divided_by_d(X, y, w, b):
+    p = predict_proba(X, w, b)
+    dz = 2 * (p - y) * p * (1 - p) / len(w)
+    return X.T @ dz, np.sum(dz)
+
+
+def mean_over_the_wrong_axis(X, y, w, b):
+    p = predict_proba(X, w, b)
+    dz = 2 * (p - y) * p * (1 - p)
+    return np.mean(X * dz[:, None], axis=1), np.mean(dz)
+
+
+def p_changed_in_place(X, y, w, b):
+    p = predict_proba(X, w, b)
+    dz = p                                  # not a copy: dz and p are one array
+    dz -= y
+    dz *= 2 * p * (1 - p) / len(y)
+    return X.T @ dz, np.sum(dz)
+
+
+def double_mean_in_db(X, y, w, b):
+    p = predict_proba(X, w, b)
+    dz = 2 * (p - y) * p * (1 - p) / len(y)
+    return X.T @ dz, np.mean(dz)
+
+
 @pytest.mark.parametrize("answer, fragment", [
+    (bias_forgotten, r"the bias b is missing from the forward pass"),
+    (n_hard_coded, r"N is hard-coded as 100, the size of the iris data"),
+    (divided_by_d, r"divided by the number of features d = X.shape\[1\] instead of the number of examples"),
+    (mean_over_the_wrong_axis, r"the mean runs over axis 1, the features"),
+    (p_changed_in_place, r"p was changed in place: after `dz = p`, dz and p are the same array"),
+    (double_mean_in_db, r"db \(result\[1\]\) is .* It is 1/3 times the expected value"),
     (sigma_prime_at_p, r"sigma' taken at p instead of at z: sigmoid\(p\) \* \(1 - sigmoid\(p\)\) applies the sigmoid twice"),
     (output_form_at_z, r"sigma' in its output form fed with z"),
     (missing_mean, "the 1/N of the mean is missing"),
@@ -322,7 +385,7 @@ def test_mse_wrong_answer_reports_the_case_and_the_error():
         check("ch01-ex-mse", sigma_prime_at_p)
     message = str(caught.value)
     assert message.startswith("Case 1 of 4 (3 examples with 3 features), mse_neuron_gradient(")
-    assert "result[0] has the right shape (3,) but wrong values" in message
+    assert "dw (result[0]) has the right shape (3,) but wrong values" in message
 
 
 def test_mse_hard_coded_two_features_passes_the_iris_cases_and_fails_on_three():
@@ -352,6 +415,104 @@ def test_mse_an_answer_calling_a_referee_fails(referee):
 
     with pytest.raises(RefereeCalled, match="your answer calls the check's own reference"):
         check("ch01-ex-mse", calls_the_referee)
+
+
+def test_mse_an_answer_that_changes_its_inputs_fails_even_with_the_right_values():
+    """check_function hands every case copies, so only this check sees it; a training loop would."""
+    def gradient_step_inside(X, y, w, b):
+        dw, db = mse_neuron_gradient(X, y, w, b)
+        w -= 0.1 * dw                       # a step smuggled into the gradient function
+        return dw, db
+
+    def standardises_X(X, y, w, b):
+        X /= X.std(axis=0)                  # changes the caller's data
+        return mse_neuron_gradient(X, y, w, b)
+
+    with pytest.raises(WrongAnswer, match=r"^Case 1 of 4 \(3 examples with 3 features\): mse_neuron_gradient "
+                                          r"changed its argument w in place"):
+        check("ch01-ex-mse", gradient_step_inside)
+    with pytest.raises(WrongAnswer, match=r"changed its argument X in place.*should only read its arguments"):
+        check("ch01-ex-mse", standardises_X)
+    with pytest.raises(WrongAnswer, match=r"changed its argument w in place"):
+        grade("ch01-ex-mse", gradient_step_inside)
+
+
+# The tools the chapter shows (autograd, the scratch library's backward pass,
+# finite differences) and the check's own code all compute the gradient; an
+# answer that calls them has derived nothing, and fails, under check and grade.
+
+def by_autograd(X, y, w, b):
+    import torch
+
+    w_t = torch.tensor(w, requires_grad=True)
+    b_t = torch.tensor(float(b), dtype=torch.float64, requires_grad=True)
+    loss = torch.mean((torch.sigmoid(torch.tensor(X) @ w_t + b_t) - torch.tensor(y)) ** 2)
+    loss.backward()
+    return w_t.grad.numpy(), b_t.grad.item()
+
+
+def by_the_scratch_library(X, y, w, b):
+    from mlp_course import scratch
+
+    neuron = scratch.Sequential(scratch.Linear(len(w), 1, dtype=np.float64), scratch.Sigmoid())
+    neuron[0].weight.data[:, 0] = w
+    neuron[0].bias.data[0] = b
+    loss_fn = scratch.MSELoss()
+    loss_fn(neuron(X), y.reshape(-1, 1))
+    neuron.zero_grad()
+    neuron.backward(loss_fn.backward())
+    return neuron[0].weight.grad[:, 0], neuron[0].bias.grad[0]
+
+
+def by_finite_differences(X, y, w, b):
+    from mlp_course.gradcheck import numerical_gradient
+
+    w, b_array = np.array(w, dtype=float), np.array([b], dtype=float)
+
+    def loss():
+        return np.mean((predict_proba(X, w, b_array[0]) - y) ** 2)
+
+    return numerical_gradient(loss, w), numerical_gradient(loss, b_array)[0]
+
+
+def by_the_checks_helpers(X, y, w, b):
+    return ch01._pair(X, ch01._dz(X, y, w, b))
+
+
+def by_a_mistake_helper(X, y, w, b):
+    db, dw = ch01._swapped(X, y, w, b)
+    return dw, db
+
+
+def by_a_referees_original(X, y, w, b):
+    return ch01.mse_gradient_by_pytorch.__wrapped__(X, y, w, b)
+
+
+def test_the_shortcuts_do_give_the_right_gradient_outside_the_check():
+    """So that the test below shows the guard at work, not a wrong value."""
+    for _, args in ch01.mse_inputs():
+        want = mse_neuron_gradient(*args)
+        for shortcut in (by_autograd, by_the_scratch_library, by_finite_differences, by_the_checks_helpers,
+                         by_a_mistake_helper, by_a_referees_original):
+            got = shortcut(*args)
+            np.testing.assert_allclose(got[0], want[0], rtol=1e-6, atol=1e-9)
+            np.testing.assert_allclose(got[1], want[1], rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("answer, called", [
+    (by_autograd, "torch"),
+    (by_the_scratch_library, "mlp_course.scratch"),
+    (by_finite_differences, "mlp_course.gradcheck.numerical_gradient"),
+    (by_the_checks_helpers, "mlp_course.exercises.ch01._"),
+    (by_a_mistake_helper, "mlp_course.exercises.ch01._swapped"),
+    (by_a_referees_original, "mlp_course.exercises.ch01.mse_gradient_by_pytorch"),
+])
+def test_mse_an_answer_calling_a_tool_or_the_checks_code_fails(answer, called):
+    fragment = r"your answer calls " + called.replace(".", r"\.") + r".*write the computation yourself, in NumPy"
+    with pytest.raises(RefereeCalled, match=fragment):
+        check("ch01-ex-mse", answer)
+    with pytest.raises(RefereeCalled, match=fragment):
+        grade("ch01-ex-mse", answer)
 
 
 def test_mse_the_three_referees_agree_on_every_case():
