@@ -5,6 +5,12 @@
 * ``ch03-ex-forward``: ``mlp_forward(X, weights, biases)``, compared with the
   probabilities of the same networks in ``mlp_course.scratch`` and in PyTorch
   (float64).
+
+Both are to be written in NumPy (``mlp_course.scratch.functional`` is allowed):
+an answer that calls PyTorch, the course's layers or this module fails
+(:func:`~mlp_course.exercises.checks.answer_running`). The mistakes of each
+check come in the order in which they are tried: where two give the same
+result on the first failing case, the first one's hint is shown.
 """
 
 from __future__ import annotations
@@ -82,8 +88,8 @@ def _output_biases_only(sizes):
     return _weights_only(sizes) + sizes[-1]
 
 
-def _first_layer_biases_only(sizes):
-    return _weights_only(sizes) + sizes[1]
+def _hidden_biases_only(sizes):
+    return _weights_only(sizes) + sum(sizes[1:-1])
 
 
 def _biases_on_inputs_too(sizes):
@@ -92,6 +98,15 @@ def _biases_on_inputs_too(sizes):
 
 def _bias_per_input(sizes):
     return sum((n_out + 1) * n_in for n_in, n_out in _pairs(sizes))
+
+
+def _bias_as_input_and_neuron(sizes):
+    return sum((n_in + 1) * (n_out + 1) for n_in, n_out in _pairs(sizes))
+
+
+def _first_two_layers_only(sizes):
+    """The count of 784-512-10 written out for two layers, whatever the list holds."""
+    return sum((n_in + 1) * n_out for n_in, n_out in _pairs(sizes)[:2])
 
 
 def _last_layer_left_out(sizes):
@@ -107,11 +122,21 @@ COUNT_MISTAKES = [
     (_one_bias_per_layer, "one bias per layer: a layer has one bias per neuron, d_l of them."),
     (_one_bias_per_network, "a single bias for the whole network: every layer l has its own d_l biases."),
     (_output_biases_only, "only the output layer's biases are counted: every layer l has d_l biases."),
-    (_first_layer_biases_only, "only the first layer's biases are counted: every layer l has d_l biases."),
+    # For 784-512-10 the hidden layers are the first layer: this also names "+ layer_sizes[1]".
+    (_hidden_biases_only, "the output layer's biases are missing: only the hidden layers' biases are "
+                          "counted, but every layer l = 1, ..., D has d_l biases, the output layer's d_D "
+                          "included."),
     (_biases_on_inputs_too, "the inputs got biases too: the input sizes list starts with d_0, which has "
                             "no bias; only layers l = 1, ..., D have biases."),
     (_bias_per_input, "one bias per input instead of one per neuron: a layer with d_in inputs and d_out "
                       "neurons has (d_in + 1) * d_out parameters."),
+    (_bias_as_input_and_neuron, "(d_in + 1) * (d_out + 1) counts the bias as an extra neuron too: a layer has "
+                                "d_out neurons, each with d_in weights and one bias, (d_in + 1) * d_out in all."),
+    # Before the off-by-one: an answer that is right for D = 2 (case 1) and wrong for D = 3 (case 2)
+    # hard-coded two layers; a loop that is off by one already fails case 1.
+    (_first_two_layers_only, "only two layers are counted, as in 784-512-10: sizes d_0, ..., d_D make "
+                             "D = len(layer_sizes) - 1 layers; loop over every neighbouring pair instead "
+                             "of writing out two."),
     (_last_layer_left_out, "the last layer is left out (off by one over the sizes list): sizes d_0, ..., d_D "
                            "make D = len(layer_sizes) - 1 layers, one for each neighbouring pair."),
     (_first_layer_left_out, "the first layer is left out (off by one over the sizes list): sizes d_0, ..., "
@@ -214,54 +239,151 @@ def _softmax(Z, axis=1):
     return exps / exps.sum(axis=axis, keepdims=True)
 
 
-def _naive_softmax(Z):
-    with np.errstate(over="ignore", invalid="ignore"):
-        exps = np.exp(Z)
-        return exps / exps.sum(axis=1, keepdims=True)
+def _quiet(mistake):
+    """A mistake run without NumPy's warnings: its overflow or 0/0 is the point, not news for the learner."""
+
+    @functools.wraps(mistake)
+    def run(*args):
+        with np.errstate(all="ignore"):
+            return mistake(*args)
+
+    return run
 
 
-def _layers(X, weights, biases, layer=lambda A, W, b: A @ W + b, hidden=_relu, output=_softmax):
-    """A forward pass whose layer, hidden activation and output can each be made wrong."""
+@referee
+def _layers(X, weights, biases, *, layer, hidden, output):
+    """A forward pass whose layer, hidden activation and output can each be made wrong (no defaults:
+    every mistake says which part it changes)."""
     A = X
     for W, b in zip(weights[:-1], biases[:-1]):
         A = hidden(layer(A, W, b))
     return output(layer(A, weights[-1], biases[-1]))
 
 
+def _affine(A, W, b):
+    return A @ W + b
+
+
+def _column_bias_layer(A, W, b):
+    return A @ W + b.reshape(-1, 1)
+
+
+@referee
+def _wrong(X, weights, biases, layer=_affine, hidden=_relu, output=_softmax):
+    """The forward pass with one part changed (a referee too: with no part changed it is right)."""
+    return _layers(X, weights, biases, layer=layer, hidden=hidden, output=output)
+
+
 def _relu_on_output(X, weights, biases):
-    return _layers(X, weights, biases, output=lambda Z: _softmax(_relu(Z)))
+    return _wrong(X, weights, biases, output=lambda Z: _softmax(_relu(Z)))
 
 
 def _logits(X, weights, biases):
-    return _layers(X, weights, biases, output=lambda Z: Z)
+    return _wrong(X, weights, biases, output=lambda Z: Z)
+
+
+def _predicted_classes(X, weights, biases):
+    return _wrong(X, weights, biases).argmax(axis=1)
 
 
 def _softmax_over_examples(X, weights, biases):
-    return _layers(X, weights, biases, output=lambda Z: _softmax(Z, axis=0))
+    return _wrong(X, weights, biases, output=lambda Z: _softmax(Z, axis=0))
 
 
 def _overflowing_softmax(X, weights, biases):
-    return _layers(X, weights, biases, output=_naive_softmax)
+    return _wrong(X, weights, biases, output=lambda Z: np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True))
+
+
+def _batch_max_shift(X, weights, biases):
+    def softmax(Z):
+        exps = np.exp(Z - Z.max())
+        return exps / exps.sum(axis=1, keepdims=True)
+
+    return _wrong(X, weights, biases, output=softmax)
+
+
+def _row_mean_shift(X, weights, biases):
+    def softmax(Z):
+        exps = np.exp(Z - Z.mean(axis=1, keepdims=True))
+        return exps / exps.sum(axis=1, keepdims=True)
+
+    return _wrong(X, weights, biases, output=softmax)
+
+
+def _column_max_shift(X, weights, biases):
+    def softmax(Z):
+        exps = np.exp(Z - Z.max(axis=0, keepdims=True))
+        return exps / exps.sum(axis=1, keepdims=True)
+
+    return _wrong(X, weights, biases, output=softmax)
+
+
+def _softmax_without_keepdims(max_keeps, sum_keeps):
+    def softmax(Z):
+        exps = np.exp(Z - Z.max(axis=1, keepdims=max_keeps))
+        return exps / exps.sum(axis=1, keepdims=sum_keeps)
+
+    def mistake(X, weights, biases):
+        return _wrong(X, weights, biases, output=softmax)
+
+    return mistake
+
+
+def _softmax_everywhere(X, weights, biases):
+    return _wrong(X, weights, biases, hidden=_softmax)
+
+
+def _sigmoid_output(X, weights, biases):
+    return _wrong(X, weights, biases, output=lambda Z: 1.0 / (1.0 + np.exp(-Z)))
+
+
+def _relu_on_input(X, weights, biases):
+    return _wrong(_relu(X), weights, biases)
 
 
 def _no_bias(X, weights, biases):
-    return _layers(X, weights, biases, layer=lambda A, W, b: A @ W)
+    return _wrong(X, weights, biases, layer=lambda A, W, b: A @ W)
 
 
 def _no_output_bias(X, weights, biases):
-    return _layers(X, weights, biases[:-1] + [0.0 * biases[-1]])
+    return _wrong(X, weights, biases[:-1] + [0.0 * biases[-1]])
 
 
 def _no_hidden_bias(X, weights, biases):
-    return _layers(X, weights, [0.0 * b for b in biases[:-1]] + [biases[-1]])
+    return _wrong(X, weights, [0.0 * b for b in biases[:-1]] + [biases[-1]])
+
+
+def _column_bias(X, weights, biases):
+    return _wrong(X, weights, biases, layer=_column_bias_layer)
+
+
+def _column_bias_hidden(X, weights, biases):
+    A = X
+    for W, b in zip(weights[:-1], biases[:-1]):
+        A = _relu(_column_bias_layer(A, W, b))
+    return _softmax(_affine(A, weights[-1], biases[-1]))
+
+
+def _column_bias_output(X, weights, biases):
+    A = X
+    for W, b in zip(weights[:-1], biases[:-1]):
+        A = _relu(_affine(A, W, b))
+    return _softmax(_column_bias_layer(A, weights[-1], biases[-1]))
+
+
+def _biases_shifted(X, weights, biases):
+    A = X
+    for W, b in zip(weights[:-1], biases[1:]):
+        A = _relu(A @ W + b)
+    return _softmax(A @ weights[-1] + biases[-1])
 
 
 def _torch_layout(X, weights, biases):
-    return _layers(X, weights, biases, layer=lambda A, W, b: A @ W.T + b)
+    return _wrong(X, weights, biases, layer=lambda A, W, b: A @ W.T + b)
 
 
 def _column_product(X, weights, biases):
-    return _layers(X, weights, biases, layer=lambda A, W, b: W.T @ A + b)
+    return _wrong(X, weights, biases, layer=lambda A, W, b: W.T @ A + b)
 
 
 def _two_layers_only(X, weights, biases):
@@ -270,25 +392,69 @@ def _two_layers_only(X, weights, biases):
     return _softmax(A1 @ weights[1] + biases[1])
 
 
-FORWARD_MISTAKES = [
+def _a_hidden_layer_skipped(X, weights, biases):
+    """The loop over the hidden layers stops one layer early (range(len(weights) - 2))."""
+    A = X
+    for W, b in zip(weights[:-2], biases[:-2]):
+        A = _relu(A @ W + b)
+    return _softmax(A @ weights[-1] + biases[-1])
+
+
+_KEEPDIMS = ("softmax without keepdims=True: Z.max(axis=1) and .sum(axis=1) then have shape (N,), and NumPy "
+             "lines them up with the columns of Z, so column j is shifted or divided by row j's number (this "
+             "case is square, so nothing complained). Keep the axis, keepdims=True, so that every row uses "
+             "its own maximum and sum.")
+_COLUMN_BIAS = ("a bias of shape (d_l, 1), a column: NumPy adds b[i] to row i, an example, instead of b[k] to "
+                "column k, a neuron (this case is square, so nothing complained). Keep every bias of shape "
+                "(d_l,), as the chapter's assert_bias_shape demands.")
+
+FORWARD_MISTAKES = [(_quiet(mistake), hint) for mistake, hint in [
     (_logits, "these are the logits: apply softmax to the last layer's output, so that each row holds "
               "probabilities."),
+    (_predicted_classes, "these are the predicted classes (argmax): return the probabilities P themselves, "
+                         "one row of d_D numbers per example."),
     (_relu_on_output, "ReLU is applied to the last layer too: ReLU goes after every layer but the last, "
                       "and the logits go straight into softmax (with one layer, D = 1, there is no ReLU)."),
+    (_softmax_everywhere, "softmax is applied after the hidden layers too: the hidden layers use ReLU, and "
+                          "softmax comes once, after the last layer."),
+    (_sigmoid_output, "a sigmoid of each logit on its own: softmax turns each row of logits into "
+                      "probabilities that sum to 1."),
+    (_relu_on_input, "ReLU is applied to the input X too: the first layer reads X as it is; ReLU comes "
+                     "after the product and the bias."),
     (_softmax_over_examples, "softmax over axis 0, the examples: each row (one example) must sum to 1, so "
                              "normalise along axis 1."),
+    (_softmax_without_keepdims(False, False), _KEEPDIMS),
+    (_softmax_without_keepdims(True, False), _KEEPDIMS),
+    (_softmax_without_keepdims(False, True), _KEEPDIMS),
+    (_column_max_shift, "each column is shifted by its own maximum (axis=0): softmax stays the same only "
+                        "when all the logits of a row are shifted by one number, so subtract each row's "
+                        "largest logit, Z.max(axis=1, keepdims=True)."),
     (_overflowing_softmax, "np.exp overflowed on large logits (inf / inf gives nan): subtract each row's "
                            "largest logit before np.exp, as the chapter's softmax does."),
+    (_batch_max_shift, "the logits are shifted by the largest logit of the whole batch (Z.max() without an "
+                       "axis): in a row whose logits all lie far below it, every np.exp underflows to 0, and "
+                       "0 / 0 gives nan. Subtract each row's own largest logit, Z.max(axis=1, keepdims=True)."),
+    (_row_mean_shift, "the logits are shifted by their row's mean, not its maximum: the largest logit can "
+                      "still lie hundreds above the mean, np.exp overflows to inf, and inf / inf gives nan. "
+                      "Subtract the row's largest logit, so that the largest exponent is exp(0) = 1."),
     (_no_bias, "the biases are missing: every layer computes A @ W + b."),
     (_no_output_bias, "the last layer's bias is missing: the logits are A @ W + b for the last W and b too."),
     (_no_hidden_bias, "a hidden layer's bias is missing: every layer computes A @ W + b."),
+    (_column_bias, _COLUMN_BIAS),
+    (_column_bias_hidden, _COLUMN_BIAS),
+    (_column_bias_output, _COLUMN_BIAS),
+    (_biases_shifted, "the biases are paired with the wrong layers: weights[l] goes with biases[l], so the "
+                      "hidden layers use zip(weights[:-1], biases[:-1])."),
     (_torch_layout, "the weights are used transposed (A @ W.T, PyTorch's (out, in) layout): here "
                     "weights[l] has shape (d_l, d_(l+1)) and a layer computes A @ W + b."),
     (_column_product, "W.T @ A treats examples as columns, but the rows of X are the examples: a layer "
                       "computes A @ W + b."),
     (_two_layers_only, "only two layers are used, as in the 784-512-10 network's forward: loop over all "
                        "D = len(weights) layers instead of hard-coding two."),
-]
+    (_a_hidden_layer_skipped, "a hidden layer is skipped: the loop over the hidden layers stops one layer "
+                              "early. There are D - 1 of them, weights[:-1] (range(len(weights) - 1)), "
+                              "then the last layer."),
+]]
 
 
 @exercise("ch03-ex-forward", answers=("mlp_forward",), points=3)

@@ -11,13 +11,23 @@ The expected values come from referees that share no code with an answer:
 PyTorch's autograd in float64, central finite differences, and the course's
 library ``mlp_course.scratch``. Each list of known mistakes pairs a function
 that makes one plausible mistake, and only that one, with a hint naming it.
+
+Besides the watch of :func:`~mlp_course.exercises.checks.check_function` (a call from the answer into
+PyTorch, the course's library or this module fails it), both checks refuse an answer that *is* the
+package's own code, passed as it is (a referee's ``__wrapped__``, a mistake helper such as
+``_tanh_with()``), and say so when a wrong answer was computed in float32.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
+
 import numpy as np
 
-from mlp_course.exercises.checks import CheckResult, check_function, referee
+from mlp_course.exercises.checks import (
+    ALLOWED_IN_ANSWERS, FORBIDDEN_IN_ANSWERS, CheckResult, RefereeCalled, WrongAnswer, check_function, referee,
+)
 from mlp_course.exercises.registry import exercise
 from mlp_course.gradcheck import numerical_gradient
 
@@ -29,6 +39,98 @@ __all__ = [
 
 def _float64(*arrays):
     return tuple(np.array(array, dtype=np.float64) for array in arrays)
+
+
+GRADIENTS = ("dA_prev", "dW", "db")
+
+
+def _in(module: str, prefixes) -> bool:
+    return any(module == prefix or module.startswith(prefix + ".") for prefix in prefixes)
+
+
+def _refuse_package_code(answer) -> None:
+    """Raise RefereeCalled when ``answer`` is the package's own code, handed over as it is.
+
+    The watch of check_function sees the calls that the learner's code makes; a function of the
+    package passed itself as the answer (a referee's ``__wrapped__``, ``_tanh_with()``) makes none.
+    A referee passed as it is refuses by itself, with its own message.
+    """
+    target = answer
+    while isinstance(target, functools.partial):
+        target = target.func
+    target = getattr(target, "__func__", target)            # a bound method: its function
+    if getattr(target, "is_referee", False):
+        return
+    module = getattr(target, "__module__", None)
+    module = module if isinstance(module, str) else ""
+    if _in(module, FORBIDDEN_IN_ANSWERS) and not _in(module, ALLOWED_IN_ANSWERS):
+        name = getattr(target, "__qualname__", type(target).__qualname__)
+        raise RefereeCalled(
+            f"your answer is {module}.{name}, the course's own code, not code you wrote: this exercise "
+            f"asks you to write the backward pass yourself, in NumPy"
+        )
+
+
+def _is_low_precision(value) -> bool:
+    dtype = getattr(value, "dtype", None)
+    try:
+        dtype = np.dtype(dtype) if dtype is not None else None
+    except TypeError:   # a PyTorch dtype
+        return "float16" in str(dtype) or "float32" in str(dtype) or "bfloat16" in str(dtype)
+    return dtype is not None and dtype.kind == "f" and dtype.itemsize < 8
+
+
+_FLOAT32 = (" Note: your function returned float32 numbers (in {which}). float32 keeps about 7 significant "
+            "digits, too few for this check (relative tolerance 1e-6): compute in float64, the dtype of the "
+            "inputs, without np.float32 or .astype(np.float32).")
+
+
+def _check_backward(answer, cases, names, name, mistakes) -> CheckResult:
+    """check_function for a backward pass returning (dA_prev, dW, db), with the two refusals above."""
+    _refuse_package_code(answer)
+    if answer is None or answer is Ellipsis or not callable(answer):
+        return check_function(answer, cases, name=name, mistakes=mistakes, case_names=names,
+                              output_names=GRADIENTS)
+    last_result = []
+
+    def watched(*args):
+        result = answer(*args)
+        last_result[:] = [result]
+        return result
+
+    try:
+        return check_function(watched, cases, name=name, mistakes=mistakes, case_names=names,
+                              output_names=GRADIENTS)
+    except RefereeCalled:
+        raise
+    except WrongAnswer as wrong:
+        result = last_result[0] if last_result else None
+        parts = result if isinstance(result, (tuple, list)) else (result,)
+        low = [GRADIENTS[i] if i < len(GRADIENTS) and isinstance(result, (tuple, list)) else "the result"
+               for i, part in enumerate(parts) if _is_low_precision(part)]
+        if not low:
+            raise
+        raise WrongAnswer(str(wrong) + _FLOAT32.format(which=", ".join(low))) from None
+
+
+def _reordered(backward, order):
+    """backward with its three results returned in ``order`` (indices into (dA_prev, dW, db))."""
+
+    def reordered(*args):
+        result = backward(*args)
+        return tuple(result[i] for i in order)
+
+    return reordered
+
+
+def _order_mistakes(backward):
+    """A (mistake, hint) pair for every other order of the tuple (dA_prev, dW, db)."""
+    return tuple(
+        (_reordered(backward, order),
+         f"the gradients are in the order ({', '.join(GRADIENTS[i] for i in order)}): return them as "
+         f"(dA_prev, dW, db), in this order.")
+        for order in itertools.permutations(range(3)) if order != (0, 1, 2)
+    )
 
 
 # --------------------------------------------------------------------------
@@ -83,11 +185,11 @@ def tanh_cases(seed: int = 5) -> tuple[list, list[str]]:
     return cases, names
 
 
-def _tanh_with(dZ_of=None, dA_prev_of=None, dW_of=None, db_of=None, divide_by_N=()):
+def _tanh_with(Z_of=None, dZ_of=None, dA_prev_of=None, dW_of=None, db_of=None, divide_by_N=()):
     """A tanh backward pass with one step replaced: the model of one known mistake."""
 
     def backward(A_prev, W, b, dA):
-        Z = A_prev @ W + b
+        Z = Z_of(A_prev, W, b) if Z_of else A_prev @ W + b
         A = np.tanh(Z)
         dZ = dZ_of(A_prev, Z, A, dA) if dZ_of else dA * (1 - A**2)
         grads = {
@@ -100,6 +202,10 @@ def _tanh_with(dZ_of=None, dA_prev_of=None, dW_of=None, db_of=None, divide_by_N=
         return grads["dA_prev"], grads["dW"], grads["db"]
 
     return backward
+
+
+def _sigmoid(Z):
+    return 1 / (1 + np.exp(-Z))
 
 
 _TANH_AT_A = ("tanh' is evaluated at A = tanh(Z) instead of at Z (tanh applied twice): "
@@ -122,6 +228,11 @@ TANH_MISTAKES = (
      "dZ = dA leaves out the activation: dZ = dA * tanh'(Z), with tanh'(Z) = 1 - A**2."),
     (_tanh_with(dZ_of=lambda A_prev, Z, A, dA: dA * (A**2 - 1)),
      "the sign of tanh'(Z) is flipped: it is 1 - A**2, positive everywhere."),
+    (_tanh_with(dZ_of=lambda A_prev, Z, A, dA: dA * _sigmoid(Z) * (1 - _sigmoid(Z))),
+     "dZ uses the sigmoid's derivative, sigma(Z) * (1 - sigma(Z)): for a tanh layer the derivative is "
+     "tanh'(Z) = 1 - tanh(Z)**2, that is 1 - A**2."),
+    (_tanh_with(Z_of=lambda A_prev, W, b: A_prev @ W),
+     "Z is recomputed without the bias: Z = A_prev @ W + b, and tanh'(Z) depends on b."),
     (_tanh_with(dA_prev_of=lambda dZ, W: dZ @ W),
      "dA_prev = dZ @ W is missing the transpose: dA_prev = dZ @ W.T (the shapes fit without it "
      "only because W is square here)."),
@@ -140,15 +251,14 @@ TANH_MISTAKES = (
     (_tanh_with(divide_by_N=("dW", "db")), _ONE_OVER_N_TWICE),
     (_tanh_with(divide_by_N=("dA_prev", "dW", "db")), _ONE_OVER_N_TWICE),
     (_tanh_with(divide_by_N=("dW",)), _ONE_OVER_N_TWICE),
-)
+) + _order_mistakes(_tanh_with())
 
 
 @exercise("ch05-ex-tanh", answers=("tanh_layer_backward",), points=3)
 def check_tanh(tanh_layer_backward) -> CheckResult:
     """Check tanh_layer_backward on four cases against PyTorch's autograd and finite differences."""
     cases, names = tanh_cases()
-    return check_function(tanh_layer_backward, cases, name="tanh_layer_backward",
-                          mistakes=TANH_MISTAKES, case_names=names)
+    return _check_backward(tanh_layer_backward, cases, names, "tanh_layer_backward", TANH_MISTAKES)
 
 
 # --------------------------------------------------------------------------
@@ -182,13 +292,16 @@ def mse_head_by_finite_differences(A_prev, W, b, Y):
     return tuple(numerical_gradient(loss, array) for array in (A_prev, W, b))
 
 
-#: (name, (N, d_in, m), referee name). First a square W (d_in = m = 2), where a missing
-#: transpose changes no shape; then m = 3 before m = 1, so that a hard-coded m is named.
+#: (name, (N, d_in, m), referee name). First a square W (d_in = m = 3), where a missing
+#: transpose changes no shape. Its m = 3 and N = 5 make every constant factor of the known
+#: mistakes different (2/(N m), 1/(N m), 2/N, 2/m, 2, 1/N, 1), so the first case names each
+#: one: with m = 2, 2 (Y_hat - Y) / m would equal Y_hat - Y. Then m = 2, which the exercise
+#: promises, and m = 1.
 MSE_SHAPES = (
-    ("m = 2 outputs, square W", (5, 2, 2), "scratch"),
-    ("m = 3 outputs", (6, 2, 3), "finite differences"),
+    ("m = 3 outputs, square W", (5, 3, 3), "scratch"),
+    ("m = 2 outputs", (6, 4, 2), "finite differences"),
     ("m = 1 output", (4, 3, 1), "scratch"),
-    ("m = 2 outputs, 4 inputs", (7, 4, 2), "scratch"),
+    ("m = 2 outputs, 2 inputs", (7, 2, 2), "scratch"),
 )
 
 
@@ -205,24 +318,32 @@ def mse_cases(seed: int = 7) -> tuple[list, list[str]]:
     return cases, names
 
 
-def _mse_with(dY_hat_of=None, dA_prev_of=None, dW_of=None, db_of=None):
+def _mse_with(Y_hat_of=None, dY_hat_of=None, dA_prev_of=None, dW_of=None, db_of=None, divide_by_N=()):
     """An MSE head's backward pass with one step replaced: the model of one known mistake."""
 
     def backward(A_prev, W, b, Y):
-        Y_hat = A_prev @ W + b
+        Y_hat = Y_hat_of(A_prev, W, b) if Y_hat_of else A_prev @ W + b
         N, m = Y.shape
         dZ = dY_hat_of(Y_hat, Y, N, m) if dY_hat_of else 2 * (Y_hat - Y) / (N * m)
-        return (dA_prev_of(dZ, W) if dA_prev_of else dZ @ W.T,
-                dW_of(A_prev, dZ) if dW_of else A_prev.T @ dZ,
-                db_of(dZ) if db_of else dZ.sum(axis=0))
+        grads = {"dA_prev": dA_prev_of(dZ, W) if dA_prev_of else dZ @ W.T,
+                 "dW": dW_of(A_prev, dZ) if dW_of else A_prev.T @ dZ,
+                 "db": db_of(dZ) if db_of else dZ.sum(axis=0)}
+        for name in divide_by_N:
+            grads[name] = grads[name] / N
+        return grads["dA_prev"], grads["dW"], grads["db"]
 
     return backward
 
 
+_MSE_ONE_OVER_N_TWICE = ("divided by N again: dY_hat = 2 * (Y_hat - Y) / (N * m) already carries the "
+                         "1/(N * m) of the mean, and dW, db and dA_prev are made from it without dividing again.")
 _WHOLE_MEAN = "the loss is a mean over all N * m entries of Y, so dY_hat = 2 * (Y_hat - Y) / (N * m), that is / Y.size."
 
 #: (mistake, hint) pairs for ch05-ex-regression: each function makes one mistake.
 MSE_MISTAKES = (
+    (_mse_with(dY_hat_of=lambda Y_hat, Y, N, m: Y_hat - Y),
+     "dY_hat = Y_hat - Y has neither the factor 2 of the square nor the 1/(N * m) of the mean: "
+     + _WHOLE_MEAN),
     # (Y_hat - Y) / N: m hard-coded as 2 in 2 (Y_hat - Y) / (N m), or half the squared error
     # averaged over the examples only. It is right when m = 2, so the case with m = 3 names it.
     (_mse_with(dY_hat_of=lambda Y_hat, Y, N, m: (Y_hat - Y) / N),
@@ -252,12 +373,16 @@ MSE_MISTAKES = (
     (_mse_with(db_of=lambda dZ: dZ.mean(axis=0)),
      "db is a mean over the batch, which divides by N a second time: dZ already carries the "
      "1/(N * m) of the loss, so db = dZ.sum(axis=0)."),
-)
+    (_mse_with(divide_by_N=("dW", "db")), _MSE_ONE_OVER_N_TWICE),
+    (_mse_with(divide_by_N=("dA_prev", "dW", "db")), _MSE_ONE_OVER_N_TWICE),
+    (_mse_with(divide_by_N=("dW",)), _MSE_ONE_OVER_N_TWICE),
+    (_mse_with(Y_hat_of=lambda A_prev, W, b: A_prev @ W),
+     "Y_hat is recomputed without the bias: Y_hat = A_prev @ W + b."),
+) + _order_mistakes(_mse_with())
 
 
 @exercise("ch05-ex-regression", answers=("mse_head_backward",), points=2)
 def check_regression(mse_head_backward) -> CheckResult:
     """Check mse_head_backward on four cases against scratch.MSELoss and finite differences."""
     cases, names = mse_cases()
-    return check_function(mse_head_backward, cases, name="mse_head_backward",
-                          mistakes=MSE_MISTAKES, case_names=names)
+    return _check_backward(mse_head_backward, cases, names, "mse_head_backward", MSE_MISTAKES)

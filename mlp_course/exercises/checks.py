@@ -142,7 +142,7 @@ class answer_running:
             if module is None:  # a method of a builtin type: its type's module (torch.Tensor.sum)
                 module = type(getattr(arg, "__self__", None)).__module__
             module = module or ""
-            what = getattr(arg, "__qualname__", getattr(arg, "__name__", "?"))
+            what = getattr(arg, "__name__", None) or getattr(arg, "__qualname__", "?")
             caller = frame.f_globals.get("__name__") or ""
         else:
             return
@@ -292,7 +292,8 @@ def _fmt_pair(value: float, target: float) -> tuple[str, str]:
 
 def _shape_hint(given: tuple[int, ...], expected: tuple[int, ...]) -> str:
     if len(given) == 2 and given[::-1] == expected:
-        return " It looks transposed: check the order of the factors in your matrix product, or use .T."
+        return (" It looks transposed: check the order of the factors in a matrix product, a stack along "
+                "the wrong axis, or a missing .T.")
     squeezed_given = tuple(d for d in given if d != 1)
     squeezed_expected = tuple(d for d in expected if d != 1)
     if squeezed_given == squeezed_expected:
@@ -413,7 +414,7 @@ def _compare_arrays(answer: Any, expected: Any, name: str, rtol: float, atol: fl
         where = tuple(int(i) for i in np.argwhere(bad_nan)[0])
         return (
             f"{name} contains NaN at {np.count_nonzero(bad_nan)} of {a.size} entries "
-            f"(first at index {where}). NaN usually comes from 0/0, log(0) * 0 or inf - inf."
+            f"(first at index {where}). NaN usually comes from 0/0, log(0) * 0, inf - inf or inf / inf."
         )
     close = np.isclose(a, e, rtol=rtol, atol=atol, equal_nan=True)
     if np.all(close):

@@ -22,7 +22,17 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mlp_course.exercises.checks import AnswerRaised, CheckResult, WrongAnswer, learner_traceback
+import functools
+
+from mlp_course.exercises.checks import (
+    ALLOWED_IN_ANSWERS,
+    FORBIDDEN_IN_ANSWERS,
+    AnswerRaised,
+    CheckResult,
+    RefereeCalled,
+    WrongAnswer,
+    learner_traceback,
+)
 
 __all__ = ["Exercise", "exercise", "check", "grade", "get", "keys", "NotAnswered", "CheckUsageError"]
 
@@ -120,6 +130,30 @@ def keys(chapter: str | None = None) -> list[str]:
     return sorted(_REGISTRY)
 
 
+def _in(module: str, prefixes: tuple[str, ...]) -> bool:
+    return any(module == prefix or module.startswith(prefix + ".") for prefix in prefixes)
+
+
+def _refuse_package_code(key: str, answers: tuple) -> None:
+    """An answer that *is* the package's code (a referee's ``__wrapped__``, a helper, a partial of
+    one) makes no call the watch could see while it runs: refuse it before it runs."""
+    for answer in answers:
+        target = answer
+        while isinstance(target, functools.partial):
+            target = target.func
+        target = getattr(target, "__func__", target)  # a bound method: its function
+        if not callable(target):
+            continue
+        module = getattr(target, "__module__", None)
+        module = module if isinstance(module, str) else ""
+        if _in(module, FORBIDDEN_IN_ANSWERS) and not _in(module, ALLOWED_IN_ANSWERS):
+            name = getattr(target, "__qualname__", type(target).__qualname__)
+            raise RefereeCalled(
+                f"your answer to {key} is {module}.{name}, the course's own code, not code you wrote: "
+                f"write the computation yourself, in NumPy"
+            )
+
+
 def _run(exercise_: Exercise, answers: tuple) -> CheckResult:
     """Run the check; report a wrong answer in one message and the learner's own error as theirs."""
     __tracebackhide__ = True  # IPython and pytest leave this frame out of tracebacks
@@ -130,6 +164,7 @@ def _run(exercise_: Exercise, answers: tuple) -> CheckResult:
             f"got {len(answers)}"
         )
     try:
+        _refuse_package_code(exercise_.key, answers)
         return exercise_.run(*answers)
     except WrongAnswer as wrong:
         # Raised again from here, so the traceback is this one frame, not the check's internals.

@@ -5,6 +5,7 @@ accepts every correct form the chapter teaches, and refuses a referee's help."""
 from __future__ import annotations
 
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -118,6 +119,23 @@ def _bias_per_input(sizes):
     return sum(a * b + a for a, b in zip(sizes[:-1], sizes[1:]))
 
 
+def _hidden_biases(sizes):
+    return _only_weights(sizes) + sum(sizes[1:-1])
+
+
+def _bias_as_neuron_too(sizes):
+    return sum((a + 1) * (b + 1) for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def _two_layers_written_out(sizes):
+    d0, d1, d2 = sizes[0], sizes[1], sizes[2]
+    return d0 * d1 + d1 + d1 * d2 + d2
+
+
+def _two_layers_in_a_loop(sizes):
+    return sum((sizes[l] + 1) * sizes[l + 1] for l in range(2))
+
+
 def _range_too_short(sizes):
     return sum((sizes[l] + 1) * sizes[l + 1] for l in range(len(sizes) - 2))
 
@@ -131,7 +149,9 @@ def _starts_at_one(sizes):
     (_plus_one_per_layer, "one bias per layer"),
     (_plus_one, "a single bias for the whole network"),
     (_output_biases, "only the output layer's biases"),
-    (_first_biases, "only the first layer's biases"),
+    (_first_biases, "the output layer's biases are missing"),    # for 784-512-10 the first layer is the hidden one
+    (_hidden_biases, "the output layer's biases are missing"),
+    (_bias_as_neuron_too, r"counts the bias as an extra neuron too"),
     (_every_size_has_biases, "the inputs got biases too"),
     (_bias_per_input, "one bias per input instead of one per neuron"),
     (_range_too_short, "the last layer is left out"),
@@ -140,6 +160,14 @@ def _starts_at_one(sizes):
 def test_count_names_each_plausible_mistake(answer, hint):
     with pytest.raises(AssertionError, match=hint):
         check("ch03-ex-count", answer)
+
+
+@pytest.mark.parametrize("answer", [_two_layers_written_out, _two_layers_in_a_loop])
+def test_count_names_a_hard_coded_depth_not_an_off_by_one(answer):
+    # Right for D = 2 (case 1), wrong for D = 3 (case 2): two layers written out, not a loop off by one.
+    with pytest.raises(AssertionError, match=r"Case 2 of 6 .*Likely mistake: only two layers are counted") as info:
+        check("ch03-ex-count", answer)
+    assert "off by one" not in str(info.value)
 
 
 def test_count_says_which_architecture_and_by_how_much():
@@ -156,6 +184,33 @@ def test_count_refuses_the_referees():
     for referee in (ch03._count_by_scratch, ch03._count_by_torch):
         with pytest.raises(RefereeCalled, match="calls the check's own reference"):
             check("ch03-ex-count", lambda sizes, referee=referee: referee(sizes))
+
+
+def _count_by_building_scratch(sizes):
+    from mlp_course import scratch
+
+    return scratch.mlp(sizes).num_parameters()
+
+
+def _count_by_building_torch(sizes):
+    import torch
+
+    layers = [torch.nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
+    return sum(p.numel() for p in torch.nn.Sequential(*layers).parameters())
+
+
+@pytest.mark.parametrize("answer, called", [
+    (_count_by_building_scratch, "mlp_course.scratch"),
+    (_count_by_building_torch, "torch"),
+    (lambda sizes: ch03._weights_only(sizes) + sum(sizes[1:]), "mlp_course.exercises.ch03._weights_only"),
+    (lambda sizes: ch03._count_by_scratch.__wrapped__(sizes), "mlp_course.exercises.ch03._count_by_scratch"),
+    (lambda sizes: dict((str(a[0]), e) for a, e in ch03._count_cases())[str(sizes)], "reference"),
+])
+def test_count_refuses_answers_that_let_the_library_or_the_check_count(answer, called):
+    # The statement asks for the count from the sizes alone: building the network and asking it, or calling
+    # the check's own helpers, fails.
+    with pytest.raises(RefereeCalled, match=f"your answer calls.*{called}"):
+        check("ch03-ex-count", answer)
 
 
 # --------------------------------------------------------------------------
@@ -250,8 +305,20 @@ def _in_place(X, weights, biases):
     return Z
 
 
+def _in_float32(X, weights, biases):
+    # The chapter stores its network in float32; the check's tolerance accepts that rounding.
+    A = X.astype(np.float32)
+    for W, b in zip(weights[:-1], biases[:-1]):
+        A = relu(A @ W.astype(np.float32) + b.astype(np.float32))
+    return softmax(A @ weights[-1].astype(np.float32) + biases[-1].astype(np.float32))
+
+
+def _as_a_list(X, weights, biases):
+    return mlp_forward(X, weights, biases).tolist()
+
+
 @pytest.mark.parametrize("answer", [_by_index_with_if, _columns_convention, _library_functions,
-                                    _via_logsumexp, _recursive, _in_place])
+                                    _via_logsumexp, _recursive, _in_place, _in_float32, _as_a_list])
 def test_forward_accepts_every_correct_form(answer, capsys):
     _assert_passes(capsys, "ch03-ex-forward", answer)
 
@@ -338,6 +405,115 @@ def _the_chapters_two_layers(X, weights, biases):
     return softmax(relu(X @ W1 + b1) @ W2 + b2)
 
 
+def _forward_with(hidden=relu, output=softmax, layer=lambda A, W, b: A @ W + b, X_first=lambda X: X):
+    """The reference forward with one part replaced: a learner's variant."""
+    def forward(X, weights, biases):
+        A = X_first(X)
+        for W, b in zip(weights[:-1], biases[:-1]):
+            A = hidden(layer(A, W, b))
+        return output(layer(A, weights[-1], biases[-1]))
+    return forward
+
+
+def _softmax_no_keepdims(Z):
+    exps = np.exp(Z - Z.max(axis=1))
+    return exps / exps.sum(axis=1)
+
+
+def _softmax_sum_without_keepdims(Z):
+    exps = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return exps / exps.sum(axis=1)
+
+
+def _softmax_batch_max(Z):
+    exps = np.exp(Z - Z.max())
+    return exps / exps.sum(axis=1, keepdims=True)
+
+
+def _softmax_row_mean(Z):
+    exps = np.exp(Z - Z.mean(axis=1, keepdims=True))
+    return exps / exps.sum(axis=1, keepdims=True)
+
+
+def _softmax_column_max(Z):
+    exps = np.exp(Z - Z.max(axis=0, keepdims=True))
+    return exps / exps.sum(axis=1, keepdims=True)
+
+
+def _softmax_after_every_layer(X, weights, biases):
+    A = X
+    for W, b in zip(weights, biases):
+        A = softmax(A @ W + b)
+    return A
+
+
+def _hidden_loop_one_short(X, weights, biases):
+    A = X
+    for l in range(len(weights) - 2):
+        A = relu(A @ weights[l] + biases[l])
+    return softmax(A @ weights[-1] + biases[-1])
+
+
+def _biases_one_ahead(X, weights, biases):
+    A = X
+    for W, b in zip(weights[:-1], biases[1:]):
+        A = relu(A @ W + b)
+    return softmax(A @ weights[-1] + biases[-1])
+
+
+def _column_bias_in_the_hidden_layers(X, weights, biases):
+    A = X
+    for W, b in zip(weights[:-1], biases[:-1]):
+        A = relu(A @ W + b[:, None])
+    return softmax(A @ weights[-1] + biases[-1])
+
+
+_QUIET = pytest.mark.filterwarnings("ignore::RuntimeWarning")   # the learner's own overflow and 0/0
+
+
+@pytest.mark.parametrize("answer, hint, case", [
+    (_forward_with(output=lambda Z: softmax(Z).argmax(axis=1)), r"these are the predicted classes \(argmax\)", 1),
+    (_forward_with(hidden=softmax), "softmax is applied after the hidden layers too", 1),
+    (_softmax_after_every_layer, "softmax is applied after the hidden layers too", 1),
+    (_forward_with(output=lambda Z: 1 / (1 + np.exp(-Z))), "a sigmoid of each logit on its own", 1),
+    (_forward_with(X_first=relu), "ReLU is applied to the input X too", 1),
+    (_forward_with(output=_softmax_no_keepdims), "softmax without keepdims=True", 1),
+    (_forward_with(output=_softmax_sum_without_keepdims), "softmax without keepdims=True", 1),
+    (_forward_with(output=_softmax_column_max), r"each column is shifted by its own maximum \(axis=0\)", 1),
+    pytest.param(_forward_with(output=_softmax_batch_max), "the logits are shifted by the largest logit of the whole",
+                 5, marks=_QUIET),
+    pytest.param(_forward_with(output=_softmax_row_mean), "the logits are shifted by their row's mean", 5,
+                 marks=_QUIET),
+    (_forward_with(layer=lambda A, W, b: A @ W + b.reshape(-1, 1)), r"a bias of shape \(d_l, 1\), a column", 1),
+    (_column_bias_in_the_hidden_layers, r"a bias of shape \(d_l, 1\), a column", 1),
+    (_hidden_loop_one_short, "a hidden layer is skipped", 1),
+    (_biases_one_ahead, "the biases are paired with the wrong layers", 1),
+])
+def test_forward_names_the_other_mistakes_a_learner_makes(answer, hint, case):
+    with pytest.raises(AssertionError, match=rf"(?s)^Case {case} of 5 .*Likely mistake: {hint}"):
+        check("ch03-ex-forward", answer)
+
+
+def _softmax_row_mean_quietly(Z):
+    with np.errstate(all="ignore"):   # the learner silenced their own overflow
+        return _softmax_row_mean(Z)
+
+
+def test_forward_mistakes_print_no_warnings_of_their_own():
+    # The mistakes overflow on purpose (case 5); their warnings would read as the learner's.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(AssertionError, match="Likely mistake: the logits are shifted by their row's mean"):
+            check("ch03-ex-forward", _forward_with(output=_softmax_row_mean_quietly))
+    assert not [w for w in caught if issubclass(w.category, RuntimeWarning)], [str(w.message) for w in caught]
+    # ... and would be there without the check's care:
+    (args, _), = ch03._forward_cases()[4:]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ch03._row_mean_shift(*args)
+    assert [w for w in caught if issubclass(w.category, RuntimeWarning)]
+
+
 @pytest.mark.parametrize("answer, hint, case", [
     (_relu_everywhere, "ReLU is applied to the last layer too", 1),
     (_first_layer_always_relu, "ReLU is applied to the last layer too", 4),
@@ -376,6 +552,52 @@ def test_forward_refuses_the_referees():
     for referee in (ch03._forward_by_scratch, ch03._forward_by_torch):
         with pytest.raises(RefereeCalled, match="calls the check's own reference"):
             check("ch03-ex-forward", lambda X, weights, biases, referee=referee: referee(X, weights, biases))
+
+
+def _forward_by_the_checks_helper(X, weights, biases):
+    return ch03._layers(X, weights, biases, layer=ch03._affine, hidden=ch03._relu, output=ch03._softmax)
+
+
+def _with_the_checks_softmax(X, weights, biases):
+    A = X
+    for W, b in zip(weights[:-1], biases[:-1]):
+        A = relu(A @ W + b)
+    return ch03._softmax(A @ weights[-1] + biases[-1])
+
+
+def _in_pytorch(X, weights, biases):
+    import torch
+
+    A = torch.from_numpy(X)
+    for W, b in zip(weights[:-1], biases[:-1]):
+        A = torch.relu(A @ torch.from_numpy(W) + torch.from_numpy(b))
+    return torch.softmax(A @ torch.from_numpy(weights[-1]) + torch.from_numpy(biases[-1]), dim=1)
+
+
+def _scratch_network(X, weights, biases):
+    # As the chapter's section on the library does, in float64.
+    from mlp_course import scratch
+
+    sizes = [weights[0].shape[0]] + [W.shape[1] for W in weights]
+    model = scratch.mlp(sizes, output_activation="softmax", dtype=np.float64)
+    for linear, W, b in zip([m for m in model if isinstance(m, scratch.Linear)], weights, biases):
+        linear.weight.data[...] = W
+        linear.bias.data[...] = b
+    return model(X)
+
+
+@pytest.mark.parametrize("answer, called", [
+    (_forward_by_the_checks_helper, "reference `_layers`"),
+    (lambda X, weights, biases: ch03._wrong(X, weights, biases), "reference `_wrong`"),
+    (_with_the_checks_softmax, "mlp_course.exercises.ch03._softmax"),
+    (lambda X, weights, biases: ch03._forward_by_torch.__wrapped__(X, weights, biases),
+     "mlp_course.exercises.ch03._forward_by_torch"),
+    (_in_pytorch, "torch"),
+    (_scratch_network, "mlp_course.scratch"),
+])
+def test_forward_refuses_answers_that_let_the_library_or_the_check_compute(answer, called):
+    with pytest.raises(RefereeCalled, match=f"your answer calls.*{called}"):
+        check("ch03-ex-forward", answer)
 
 
 def test_forward_cases_cover_what_the_chapter_warns_about():

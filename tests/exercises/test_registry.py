@@ -121,3 +121,18 @@ def test_grade_reloads_the_chapter_so_tampering_is_undone(chapter, monkeypatch):
     # ... but grade() registers the chapter's checks afresh before it runs them.
     with pytest.raises(WrongAnswer):
         registry.grade("ch98-ex-double", lambda x: x)
+
+
+def test_an_answer_that_is_the_packages_own_code_is_refused(chapter):
+    import functools
+
+    from mlp_course.exercises import checks
+    from mlp_course.scratch import functional as F
+
+    guarded = checks.referee(checks._simple_ratio)
+    for answer in (guarded.__wrapped__, functools.partial(checks._simple_ratio), checks._fmt):
+        with pytest.raises(WrongAnswer, match="the course's own code"):
+            registry.check("ch98-ex-double", answer)
+    # the elementary functions are not refused up front (this one is simply wrong)
+    with pytest.raises(WrongAnswer, match="wrong values"):
+        registry.check("ch98-ex-double", F.sigmoid)
