@@ -142,15 +142,15 @@ def _refuse_package_code(key: str, answers: tuple) -> None:
         while isinstance(target, functools.partial):
             target = target.func
         target = getattr(target, "__func__", target)  # a bound method: its function
-        if not callable(target):
-            continue
+        if not callable(target) or getattr(target, "is_referee", False):
+            continue  # a referee passed as it is refuses by itself, with its own message
         module = getattr(target, "__module__", None)
         module = module if isinstance(module, str) else ""
         if _in(module, FORBIDDEN_IN_ANSWERS) and not _in(module, ALLOWED_IN_ANSWERS):
             name = getattr(target, "__qualname__", type(target).__qualname__)
             raise RefereeCalled(
-                f"your answer to {key} is {module}.{name}, the course's own code, not code you wrote: "
-                f"write the computation yourself, in NumPy"
+                f"your answer is {module}.{name}, the course's own code, not code you wrote: "
+                f"write the computation of {key} yourself, in NumPy"
             )
 
 
