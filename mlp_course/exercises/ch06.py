@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ import numpy as np
 
 from mlp_course.exercises.checks import (
     AnswerRaised,
+    RefereeCalled,
     WrongAnswer,
     answer_running,
     check_function,
@@ -138,7 +140,8 @@ class RegressionCase:
 def regression_cases() -> list[RegressionCase]:
     """The chapter's regression data (one target), and a smaller set with two targets of very
     different sizes, a ReLU network and other options, which catches one mean for all columns
-    and a hard-coded option."""
+    and a hard-coded option: the two cases differ in every option of train (momentum included),
+    case 1 decays the weights only, and case 2 decays the biases too and clips the gradients."""
     from sklearn.datasets import make_regression
 
     X1, y1 = make_regression(n_samples=1000, n_features=5, n_informative=5, noise=10.0, random_state=0)
@@ -148,11 +151,45 @@ def regression_cases() -> list[RegressionCase]:
     return [
         RegressionCase("the chapter's regression data, m = 1 target", X1, y1.reshape(-1, 1), (32,),
                        dict(activation="tanh", init="glorot_normal", batch_size=32, epochs=20,
-                            validation_split=0.2, lr=0.01, momentum=0.9, seed=3)),
+                            validation_split=0.2, lr=0.01, momentum=0.9, weight_decay=1e-3,
+                            decay_biases=False, clip_norm=None, seed=3)),
         RegressionCase("a data set with m = 2 targets of different sizes", X2, y2, (16,),
                        dict(activation="relu", init="he_normal", batch_size=16, epochs=10,
-                            validation_split=0.25, lr=0.02, momentum=0.9, seed=5)),
+                            validation_split=0.25, lr=0.02, momentum=0.5, weight_decay=0.01,
+                            decay_biases=True, clip_norm=0.5, seed=5)),
     ]
+
+
+#: The defaults of the stub's signature: an option that is not passed on takes these values.
+_STUB_DEFAULTS = dict(activation="tanh", init="glorot_normal", batch_size=32, epochs=50,
+                      validation_split=0.2, lr=0.01, momentum=0.0, weight_decay=0.0,
+                      decay_biases=False, clip_norm=None, seed=0)
+#: The options of train whose value a wrong answer may drop or hard-code without changing the
+#: split or the initial weights (those are checked before the curves).
+_TRAIN_OPTIONS = ("activation", "lr", "momentum", "weight_decay", "decay_biases", "clip_norm",
+                  "batch_size")
+
+
+def _decaying_sgd(net, lr, momentum, weight_decay, decay_biases):
+    """``scratch.SGD`` with the L2 term on the weights only, or on the biases too: the chapter's
+    ``sgd_step`` (PyTorch would use two parameter groups)."""
+    from mlp_course import scratch
+
+    class _SGD(scratch.SGD):
+        def _update(self, p, state):
+            if id(p) in self.undecayed:
+                decay, self.weight_decay = self.weight_decay, 0.0
+                try:
+                    super()._update(p, state)
+                finally:
+                    self.weight_decay = decay
+            else:
+                super()._update(p, state)
+
+    optimizer = _SGD(net.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+    optimizer.undecayed = set() if decay_biases else {
+        id(p) for name, p in net.named_parameters() if name.endswith("bias")}
+    return optimizer
 
 
 @referee
@@ -160,7 +197,8 @@ def regression_reference(case: RegressionCase, ddof: int = 0) -> dict[str, Any]:
     """The run the answer must reproduce, written with the package: ``scratch.mlp`` draws the
     same initial weights as the chapter's ``init_params`` from the same generator, and
     ``train_val_split`` the same split as ``prepare``; the targets are standardised by hand with
-    the training statistics (standard deviation with ``ddof``), and ``fit`` trains.
+    the training statistics (standard deviation with ``ddof``), and ``fit`` trains, with
+    ``scratch.SGD`` (the L2 term on the biases only with ``decay_biases``) and ``clip_norm``.
 
     Returns the expected statistics, curves and predictions, and the numbers that the common
     mistakes would give instead."""
@@ -177,9 +215,11 @@ def regression_reference(case: RegressionCase, ddof: int = 0) -> dict[str, Any]:
     y_mean, y_std = y[train_idx].mean(axis=0), y[train_idx].std(axis=0, ddof=ddof)
     X_train, X_val = (X[train_idx] - x_mean) / x_std, (X[val_idx] - x_mean) / x_std
     y_train, y_val = (y[train_idx] - y_mean) / y_std, (y[val_idx] - y_mean) / y_std
-    optimizer = scratch.SGD(net.parameters(), lr=o["lr"], momentum=o["momentum"])
+    optimizer = _decaying_sgd(net, o["lr"], o.get("momentum", 0.0), o.get("weight_decay", 0.0),
+                              o.get("decay_biases", False))
     history = fit(net, X_train, y_train, scratch.MSELoss(), optimizer, epochs=o["epochs"],
-                  batch_size=o["batch_size"], validation_data=(X_val, y_val), rng=rng)
+                  batch_size=o["batch_size"], validation_data=(X_val, y_val), rng=rng,
+                  clip_norm=o.get("clip_norm"))
     out_val = net(X_val)
     y_val_raw = y[val_idx]
     own = (y_val_raw - y_val_raw.mean(axis=0)) / y_val_raw.std(axis=0, ddof=ddof)
@@ -196,13 +236,13 @@ def regression_reference(case: RegressionCase, ddof: int = 0) -> dict[str, Any]:
     }
 
 
-_REFERENCES: dict[tuple[str, int], dict[str, Any]] = {}
+_REFERENCES: dict[tuple, dict[str, Any]] = {}
 
 
 @referee
 def _reference(case: RegressionCase, ddof: int) -> dict[str, Any]:
-    """The referee's run, computed once per case and ddof (the cases are deterministic)."""
-    key = (case.name, ddof)
+    """The referee's run, computed once per case, options and ddof (the cases are deterministic)."""
+    key = (case.name, tuple(sorted(case.options.items())), ddof)
     if key not in _REFERENCES:
         _REFERENCES[key] = regression_reference(case, ddof)
     return _REFERENCES[key]
@@ -277,10 +317,30 @@ def _curve(history: Any, key: str, where: str) -> np.ndarray:
 
 def _first_difference(got: np.ndarray, expected: np.ndarray) -> str:
     epoch = int(np.argmax(~np.isclose(got, expected, rtol=1e-6, atol=1e-10)))
-    return f"in epoch {epoch + 1}: got {got[epoch]:.6g}, expected {expected[epoch]:.6g}"
+    digits = next((d for d in range(6, 17) if f"{got[epoch]:.{d}g}" != f"{expected[epoch]:.{d}g}"), 17)
+    return f"in epoch {epoch + 1}: got {got[epoch]:.{digits}g}, expected {expected[epoch]:.{digits}g}"
 
 
-def _check_history(history: Any, case: RegressionCase, ref: dict, where: str) -> None:
+def _dropped_option(loss: np.ndarray, case: RegressionCase, ddof: int) -> str:
+    """A hint when the training loss is that of a run with one option of train at another value:
+    the stub's default (the option was not passed on) or the other case's value (hard-coded)."""
+    others = [c.options for c in regression_cases() if c.name != case.name]
+    for option in _TRAIN_OPTIONS:
+        given = case.options[option]
+        values = [_STUB_DEFAULTS[option]] + [o[option] for o in others]
+        for value in dict.fromkeys(values):           # unique, in order
+            if value == given:
+                continue
+            variant = dataclasses.replace(case, options={**case.options, option: value})
+            if np.allclose(loss, _reference(variant, ddof)["loss"], rtol=1e-6, atol=1e-10):
+                default = " (the default of the signature)" if value == _STUB_DEFAULTS[option] else ""
+                return (f" Likely mistake: it is the run with {option}={value!r}{default}, but the "
+                        f"check called train_mlp_regression with {option}={given!r}: pass {option} "
+                        f"on to train.")
+    return ""
+
+
+def _check_history(history: Any, case: RegressionCase, ref: dict, where: str, ddof: int = 0) -> None:
     epochs = case.options["epochs"]
     loss = _curve(history, "loss", where)
     val_loss = _curve(history, "val_loss", where)
@@ -292,6 +352,8 @@ def _check_history(history: Any, case: RegressionCase, ref: dict, where: str) ->
         if loss[0] > 100 * ref["loss"][0]:
             hint = (" The loss is in the units of the original targets, squared: train on the training "
                     "targets standardised with model['y_mean'] and model['y_std'].")
+        else:
+            hint = _dropped_option(loss, case, ddof)
         raise WrongAnswer(
             f"{where}: the training loss differs from the reference run {_first_difference(loss, ref['loss'])}."
             + (hint or " Train on the training targets standardised with the statistics stored in the "
@@ -367,6 +429,15 @@ def _call(function, args, kwargs, name, where):
             return True, function(*copy.deepcopy(args), **copy.deepcopy(kwargs))
     except NotImplementedError:
         return False, not_answered(name, "replace `raise NotImplementedError` in the cell above with your code")
+    except RefereeCalled as error:
+        if "check's own reference" in str(error):
+            raise
+        raise RefereeCalled(
+            f"{where}: your answer calls {str(error).split(':')[0].removeprefix('your answer calls ')}: "
+            f"this exercise builds on the chapter's own code. Train the network that prepare returns "
+            f"with the chapter's train, and predict with the chapter's predict (the cells above); "
+            f"scratch.mlp, scratch.SGD and fit are the check's independent run, so an answer may "
+            f"not use them (nor PyTorch, nor the checks' code).") from None
     except WrongAnswer:
         raise
     except Exception as error:
@@ -417,7 +488,7 @@ def _check_regression(train_mlp_regression, predict_regression):
                               f"with the seed passed on, and keep the indices it returns.")
         ddof = _check_statistics(model, case, ref0, where)
         ref = ref0 if ddof == 0 else _reference(case, ddof)
-        _check_history(history, case, ref, where)
+        _check_history(history, case, ref, where, ddof)
         answered, predictions = _call(predict_regression, (model, case.X[expected_val]), {},
                                       "predict_regression",
                                       f"{where}, predict_regression(model, the {expected_val.size} "

@@ -90,6 +90,16 @@ def test_kaiming_answer_calling_the_referee_fails():
         check("ch06-ex-kaiming", lambda fan_in, fan_out, a: ch06._kaiming_std_by_torch(fan_in, fan_out, a))
 
 
+@pytest.mark.parametrize("answer", [
+    lambda fan_in, fan_out, a: ch06._kaiming_std_by_torch.__wrapped__(fan_in, fan_out, a),
+    lambda fan_in, fan_out, a: ch06._kaiming_relu_gain(fan_in, fan_out, a) / math.sqrt(2 / (1 + a * a)) * 2 / math.sqrt(2),
+    lambda fan_in, fan_out, a: ch06._kaiming_variance(fan_in, fan_out, a) ** 0.5,
+], ids=["referee-wrapped", "private-helper", "mistake-helper"])
+def test_kaiming_answer_calling_the_checks_code_fails(answer):
+    with pytest.raises(RefereeCalled, match="mlp_course.exercises.ch06"):
+        check("ch06-ex-kaiming", answer)
+
+
 def test_kaiming_answer_using_pytorch_fails():
     """PyTorch's own gain would do the exercise: an answer may not call it."""
     import torch
@@ -337,7 +347,7 @@ def test_regression_every_correct_form_passes(train_fn, predict_fn, capsys):
     (make_train_mlp_regression(one_mean=True), predict_regression,
      "Case 2 of 2.*one number, but y has m = 2 columns"),
     (make_train_mlp_regression(hard_coded_activation="tanh"), predict_regression,
-     "Case 2 of 2.*training loss differs.*pass every option"),
+     "Case 2 of 2.*training loss differs.*activation='tanh'.*pass activation on to train"),
     (make_train_mlp_regression(store_stats=False), predict_regression, "no 'y_mean', 'y_std'"),
     (train_mlp_regression, lambda model, X: predict(model, X), "still in standardised units"),
     (train_mlp_regression, lambda model, X: (predict(model, X) + model["y_mean"]) * model["y_std"],
@@ -359,22 +369,49 @@ def test_regression_mistakes_are_named(train_fn, predict_fn, fragment):
 
 
 def test_regression_trained_on_raw_targets_is_named():
-    def raw_targets(X, y, layers, *, activation, init, batch_size, epochs, validation_split, lr,
-                    momentum, seed):
-        model, _ = train_mlp_regression(X, y, layers, activation=activation, init=init,
-                                        batch_size=batch_size, epochs=epochs,
-                                        validation_split=validation_split, lr=lr, momentum=momentum,
-                                        seed=seed)
-        params, data, _, _, run_rng = prepare(X, y, layers, loss="mse", init=init,
-                                              validation_split=validation_split, seed=seed)
+    def raw_targets(X, y, layers, **o):
+        model, _ = train_mlp_regression(X, y, layers, **o)
+        params, data, _, _, run_rng = prepare(X, y, layers, loss="mse", init=o["init"],
+                                              validation_split=o["validation_split"], seed=o["seed"])
         with np.errstate(over="ignore", invalid="ignore"):
-            history = train(params, data[0], data[1], data[2], data[3], loss="mse",
-                            activation=activation, lr=lr, epochs=epochs, batch_size=batch_size,
-                            rng=run_rng, momentum=momentum)
+            history = train(params, *data, loss="mse", activation=o["activation"], lr=o["lr"],
+                            epochs=o["epochs"], batch_size=o["batch_size"], rng=run_rng,
+                            momentum=o["momentum"], weight_decay=o["weight_decay"],
+                            decay_biases=o["decay_biases"], clip_norm=o["clip_norm"])
         return model, history
 
     with pytest.raises(AssertionError, match="units of the original targets"):
         check("ch06-ex-regression", raw_targets, predict_regression)
+
+
+def hard_coding(**fixed):
+    """train_mlp_regression that ignores the options in ``fixed`` and uses these values."""
+    def train_fn(X, y, layers, **options):
+        return train_mlp_regression(X, y, layers, **{**options, **fixed})
+    return train_fn
+
+
+@pytest.mark.parametrize("fixed, fragment", [
+    (dict(momentum=0.9), "Case 2 of 2.*run with momentum=0.9, but.*momentum=0.5: pass momentum on"),
+    (dict(momentum=0.0), "Case 1 of 2.*run with momentum=0.0 \\(the default.*pass momentum on"),
+    (dict(weight_decay=0.0), "Case 1 of 2.*weight_decay=0.0 \\(the default.*pass weight_decay on"),
+    (dict(clip_norm=None), "Case 2 of 2.*clip_norm=None \\(the default.*pass clip_norm on"),
+    (dict(decay_biases=False), "Case 2 of 2.*decay_biases=False \\(the default.*pass decay_biases on"),
+    (dict(decay_biases=True), "Case 1 of 2.*run with decay_biases=True, but.*pass decay_biases on"),
+    (dict(weight_decay=0.0, clip_norm=None, decay_biases=False), "pass weight_decay on to train"),
+    (dict(lr=0.01), "Case 2 of 2.*lr=0.01 \\(the default.*pass lr on"),
+    (dict(batch_size=32), "Case 2 of 2.*batch_size=32.*pass batch_size on"),
+], ids=["momentum-0.9", "momentum-default", "no-weight-decay", "no-clipping", "biases-never-decayed",
+        "biases-always-decayed", "three-options-dropped", "lr-default", "batch-size-default"])
+def test_regression_options_not_passed_on_are_named(fixed, fragment):
+    with pytest.raises(AssertionError, match=fragment):
+        check("ch06-ex-regression", hard_coding(**fixed), predict_regression)
+
+
+def test_regression_two_options_wrong_still_fail():
+    """Two options hard-coded at once match no single-option run: the general hint."""
+    with pytest.raises(AssertionError, match="Case 1 of 2.*pass every option"):
+        check("ch06-ex-regression", hard_coding(momentum=0.5, lr=0.02), predict_regression)
 
 
 def test_regression_errors_in_the_answer_are_the_learners():
@@ -400,25 +437,58 @@ def test_regression_answer_calling_the_referee_fails():
         check("ch06-ex-regression", train_mlp_regression, calls_cached_referee)
 
 
-def test_regression_answer_using_the_package_trainer_fails():
-    """The exercise asks for the chapter's `train`; the package's network and `fit` would be the
-    referee's own route."""
+def _with_fit(X, y, layers, *, activation, init, batch_size, epochs, validation_split, lr,
+              momentum, weight_decay, decay_biases, clip_norm, seed):
+    """A run written like the chapter's comparison of its loop with the package's (scratch.mlp +
+    scratch.SGD + fit): the check's independent route, so it is refused at its first call."""
     from mlp_course import scratch
-    from mlp_course.training import fit
+    from mlp_course.training import fit, train_val_split
 
-    def with_fit(X, y, layers, *, activation, init, batch_size, epochs, validation_split, lr,
-                 momentum, seed):
-        model, history = train_mlp_regression(X, y, layers, activation=activation, init=init,
-                                              batch_size=batch_size, epochs=epochs,
-                                              validation_split=validation_split, lr=lr,
-                                              momentum=momentum, seed=seed)
-        net = scratch.mlp([X.shape[1], *layers, y.shape[1]], activation=activation, init=init,
-                          dtype=np.float64, rng=np.random.default_rng(seed))
-        fit(net, X, y, epochs=1)
+    rng = np.random.default_rng(seed)
+    net = scratch.mlp([X.shape[1], *layers, y.shape[1]], activation=activation, init=init,
+                      dtype=np.float64, rng=rng)
+    _, train_idx, _, val_idx = train_val_split(X, np.arange(len(X)), validation_split, rng=rng)
+    mean, std = X[train_idx].mean(axis=0), X[train_idx].std(axis=0)
+    y_mean, y_std = y[train_idx].mean(axis=0), y[train_idx].std(axis=0)
+    optimizer = scratch.SGD(net.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+    history = fit(net, (X[train_idx] - mean) / std, (y[train_idx] - y_mean) / y_std,
+                  scratch.MSELoss(), optimizer, epochs=epochs, batch_size=batch_size,
+                  validation_data=((X[val_idx] - mean) / std, (y[val_idx] - y_mean) / y_std),
+                  rng=rng, clip_norm=clip_norm)
+    params = [p.data for p in net.parameters()]
+    model = {"params": params, "activation": activation, "mean": mean, "std": std,
+             "val_idx": val_idx, "y_mean": y_mean, "y_std": y_std}
+    return model, history
+
+
+def test_regression_answer_using_the_package_trainer_fails():
+    """The exercise asks for the chapter's `train`; the message says so."""
+    with pytest.raises(RefereeCalled, match="mlp_course.scratch.*chapter's train"):
+        check("ch06-ex-regression", _with_fit, predict_regression)
+
+
+def test_regression_answer_using_private_helpers_or_wrapped_referee_fails():
+    def with_helper(X, y, layers, **options):
+        model, history = train_mlp_regression(X, y, layers, **options)
+        ch06._statistics(y, 0)
         return model, history
 
-    with pytest.raises(RefereeCalled, match="mlp_course.scratch"):
-        check("ch06-ex-regression", with_fit, predict_regression)
+    def with_wrapped_referee(X, y, layers, **options):
+        ch06.regression_reference.__wrapped__(ch06.regression_cases()[0], 0)
+        return train_mlp_regression(X, y, layers, **options)
+
+    for answer in (with_helper, with_wrapped_referee):
+        with pytest.raises(RefereeCalled, match="mlp_course.exercises.ch06.*chapter's train"):
+            check("ch06-ex-regression", answer, predict_regression)
+
+
+def test_regression_answer_using_pytorch_fails():
+    def with_torch(model, X):
+        import torch
+        return torch.as_tensor(predict_regression(model, X)).numpy()
+
+    with pytest.raises(RefereeCalled, match="torch"):
+        check("ch06-ex-regression", train_mlp_regression, with_torch)
 
 
 def test_regression_cases_tell_the_mistakes_apart():
