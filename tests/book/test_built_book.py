@@ -126,12 +126,23 @@ def test_stored_outputs_are_shown(doc):
         assert soup(doc).select(".cell_output"), f"{doc}: the notebook has outputs, the page none"
 
 
-EXERCISE = re.compile(r"[`:]{3,}\{exercise(-start)?\}")
+# A directive opens at the start of a line (a mention in inline code is no exercise).
+EXERCISE = re.compile(r"^[`:]{3,}\{exercise(-start)?\}", re.MULTILINE)
+
+
+def _markdown_of(source: Path) -> str:
+    """The Markdown of a page's source: the file itself, or a notebook's markdown cells."""
+    if source.suffix != ".ipynb":
+        return source.read_text(encoding="utf-8")
+    import nbformat
+
+    nb = nbformat.read(source, as_version=4)
+    return "\n".join(cell.source for cell in nb.cells if cell.cell_type == "markdown")
 
 
 @pytest.mark.parametrize("doc", PAGES)
 def test_exercises_have_hidden_solutions(doc):
-    n_source = len(EXERCISE.findall(source_of(doc).read_text(encoding="utf-8")))
+    n_source = len(EXERCISE.findall(_markdown_of(source_of(doc))))
     exercises = soup(doc).select(".exercise.admonition")
     solutions = soup(doc).select(".solution.admonition")
     assert len(exercises) == n_source, f"{doc}: {n_source} exercises in the source, {len(exercises)} on the page"
