@@ -135,15 +135,12 @@ class answer_running:
                 return
             module = frame.f_globals.get("__name__") or ""
             what = frame.f_code.co_name
-            back = frame.f_back
-            caller = (back.f_globals.get("__name__") or "") if back is not None else ""
         elif event == "c_call":
             module = getattr(arg, "__module__", None)
             if module is None:  # a method of a builtin type: its type's module (torch.Tensor.sum)
                 module = type(getattr(arg, "__self__", None)).__module__
             module = module or ""
             what = getattr(arg, "__name__", None) or getattr(arg, "__qualname__", "?")
-            caller = frame.f_globals.get("__name__") or ""
         else:
             return
         # Only a call made by the learner's code counts: the package's own modules call each other
