@@ -31,6 +31,7 @@ from mlp_course.exercises.checks import (
     CheckResult,
     RefereeCalled,
     WrongAnswer,
+    _in,
     learner_traceback,
 )
 
@@ -128,10 +129,6 @@ def keys(chapter: str | None = None) -> list[str]:
         _load(f"{chapter}-ex-x")
         return sorted(k for k in _REGISTRY if k.startswith(chapter + "-"))
     return sorted(_REGISTRY)
-
-
-def _in(module: str, prefixes: tuple[str, ...]) -> bool:
-    return any(module == prefix or module.startswith(prefix + ".") for prefix in prefixes)
 
 
 def _refuse_package_code(key: str, answers: tuple) -> None:
