@@ -16,7 +16,6 @@ import pytest
 
 from mlp_course.exercises import CheckResult, RefereeCalled, check, get, keys
 from mlp_course.exercises import ch06
-from mlp_course.scratch import functional as F
 from mlp_course.training import History
 
 TICK = "\u2713"
