@@ -60,7 +60,7 @@ LAYOUT = 2
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 KERNEL_NAME = "colab-like"
-# "mlp-course @ git+https://...@v0.2.0" in the set-up cell's %pip line.
+# "mlp-course @ git+https://...@vX.Y.Z" in the set-up cell's %pip line.
 GIT_INSTALL = re.compile(r'(mlp-course @ )git\+\S+?@v[\w.]+(")')
 
 

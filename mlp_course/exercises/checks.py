@@ -76,7 +76,7 @@ _ANSWER_RUNNING: contextvars.ContextVar[bool] = contextvars.ContextVar("answer_r
 #: answer may use some of them names them in ``allowed``.
 FORBIDDEN_IN_ANSWERS: tuple[str, ...] = (
     "mlp_course.exercises", "mlp_course.gradcheck", "mlp_course.training", "mlp_course.scratch",
-    "mlp_course.data", "torch",
+    "mlp_course.data", "mlp_course.autograd", "mlp_course.torch_training", "torch",
 )
 #: Elementary functions that chapters 1 and 2 teach (a stable sigmoid, softmax, log-sum-exp,
 #: one-hot): an answer may always use them.
@@ -150,6 +150,16 @@ class answer_running:
             if _called_by_learner(start, self.allowed):
                 self.forbidden_call = what if what.startswith(module) else f"{module}.{what}"
 
+    def _refusal(self) -> str:
+        """Why the call is refused, naming what this exercise forbids."""
+        torch_allowed = _in("torch", self.allowed)
+        library = [m for m in self.allowed if m.startswith("mlp_course") and not _in(m, ("mlp_course.exercises",))]
+        what = "" if torch_allowed else "PyTorch, "
+        what += f"the course's library (other than {', '.join(library)})" if library else "the course's library"
+        how = "yourself" if torch_allowed else "yourself, in NumPy"
+        return (f"your answer calls {self.forbidden_call}: this exercise asks you to write the computation {how}, "
+                f"so an answer may not use {what} or the checks' own code")
+
     def __enter__(self) -> "answer_running":
         self._token = _ANSWER_RUNNING.set(True)
         self._previous = sys.getprofile()
@@ -160,11 +170,7 @@ class answer_running:
         sys.setprofile(self._previous)
         _ANSWER_RUNNING.reset(self._token)
         if self.forbidden_call is not None and not isinstance(value, RefereeCalled):
-            raise RefereeCalled(
-                f"your answer calls {self.forbidden_call}: this exercise asks you to write the computation "
-                f"yourself, in NumPy, so an answer may not use PyTorch, the course's library (other than "
-                f"mlp_course.scratch.functional) or the checks' own code"
-            ) from None
+            raise RefereeCalled(self._refusal()) from None
         return False
 
 

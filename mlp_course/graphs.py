@@ -1,0 +1,101 @@
+"""Drawing Graphviz graphs in a notebook, as PNG, with a clear message where Graphviz is missing.
+
+The computation graphs of chapters 7 and 8 are :class:`graphviz.Digraph` objects
+(``mlp_course.autograd.draw_graph`` and ``torchviz.make_dot`` build them). Graphviz's
+``dot`` program lays them out. :func:`show` draws one or several side by side in a
+single matplotlib figure, so a notebook stores a PNG (small, and skipped by nbval's
+comparison) rather than an SVG full of run-dependent ids. Where ``dot`` is not
+installed, :func:`show` prints how to install it and returns, so the rest of a
+chapter still runs.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+from typing import Sequence
+
+#: Printed by :func:`show` where Graphviz's ``dot`` program is not installed.
+DOT_MISSING = (
+    "Graphviz's `dot` program is not installed, so this graph cannot be drawn here. "
+    "Install Graphviz (Debian/Ubuntu: `apt install graphviz`; macOS: `brew install graphviz`; "
+    "conda: `conda install graphviz`) and run this cell again. Nothing else in the chapter needs it."
+)
+
+
+class GraphvizMissing(RuntimeError):
+    """Graphviz's ``dot`` program is not installed."""
+
+
+def dot_available() -> bool:
+    """Whether Graphviz's ``dot`` program is on the ``PATH``."""
+    return shutil.which("dot") is not None
+
+
+def _as_digraph(graph, where: str):
+    import graphviz
+
+    if not isinstance(graph, (graphviz.Digraph, graphviz.Graph)):
+        raise TypeError(f"{where}: expected a graphviz.Digraph, got {type(graph).__name__}")
+    return graph
+
+
+def render_png(graph, dpi: int = 96) -> bytes:
+    """``graph`` laid out by ``dot`` as PNG bytes; :class:`GraphvizMissing` where ``dot`` is missing."""
+    import graphviz
+
+    graph = _as_digraph(graph, "render_png")
+    if not isinstance(dpi, int) or isinstance(dpi, bool) or dpi <= 0:
+        raise ValueError(f"render_png: dpi must be a positive integer, got {dpi!r}")
+    if not dot_available():
+        raise GraphvizMissing(DOT_MISSING)
+    graph = graph.copy()
+    graph.graph_attr["dpi"] = str(dpi)
+    try:
+        return graph.pipe(format="png")
+    except graphviz.ExecutableNotFound as error:  # on the PATH but not runnable
+        raise GraphvizMissing(DOT_MISSING) from error
+
+
+def show(*graphs, titles: Sequence[str] | None = None, width: float = 10.0) -> bool:
+    """Draw ``graphs`` side by side in one figure (each under its title); return whether it drew.
+
+    The figure is at most ``width`` inches wide, and each graph gets a share of it in
+    proportion to its own width. Where ``dot`` is missing, prints :data:`DOT_MISSING`
+    and returns ``False``.
+    """
+    if not graphs:
+        raise ValueError("show: give at least one graph")
+    graphs = tuple(_as_digraph(g, "show") for g in graphs)
+    if titles is not None:
+        titles = list(titles)
+        if len(titles) != len(graphs) or not all(isinstance(t, str) for t in titles):
+            raise ValueError(f"show: expected {len(graphs)} titles (strings), got {titles!r}")
+    if not isinstance(width, (int, float)) or width <= 0:
+        raise ValueError(f"show: width must be a positive number of inches, got {width!r}")
+    try:
+        pngs = [render_png(g) for g in graphs]
+    except GraphvizMissing as missing:
+        print(missing)
+        return False
+
+    import matplotlib.pyplot as plt
+
+    images = [plt.imread(io.BytesIO(png), format="png") for png in pngs]
+    widths = [image.shape[1] for image in images]
+    heights = [image.shape[0] for image in images]
+    scale = min(1.0, width * 96 / sum(widths)) / 96  # inches per pixel
+    title_room = 0.4 if titles else 0.0
+    figure, axes = plt.subplots(
+        1, len(images), figsize=(sum(widths) * scale, max(heights) * scale + title_room),
+        gridspec_kw={"width_ratios": widths}, squeeze=False,
+    )
+    for index, (axis, image) in enumerate(zip(axes[0], images)):
+        axis.imshow(image, interpolation="antialiased")
+        axis.set_axis_off()
+        if titles:
+            axis.set_title(titles[index])
+    figure.tight_layout()
+    plt.show()
+    plt.close(figure)
+    return True
