@@ -5,11 +5,15 @@ Sub-modules:
 * :mod:`mlp_course.scratch` - a from-scratch NumPy neural-network library whose
   names mirror ``torch.nn`` and ``torch.optim``.
 * :mod:`mlp_course.training` - a small training loop (``fit``) with history.
+* :mod:`mlp_course.autograd` - the scalar reverse-mode autograd engine of chapter 7 (``Value``, ``MLP``).
+* :mod:`mlp_course.torch_training` - PyTorch helpers of chapter 9: device choice, loaders, ``fit``.
+* :mod:`mlp_course.graphs` - Graphviz graphs drawn as PNG, side by side (chapters 7-8).
 * :mod:`mlp_course.gradcheck` - finite differences and comparisons with PyTorch.
 * :mod:`mlp_course.seed` - one call that seeds Python, NumPy and PyTorch.
 * :mod:`mlp_course.notebook` - ``setup_notebook``, the first call of every chapter.
 * :mod:`mlp_course.plotting` - network diagrams, decision boundaries, training curves, image grids.
-* :mod:`mlp_course.data` - small real data sets shipped with the dependencies (MNIST subset).
+* :mod:`mlp_course.data` - small real data sets shipped with the dependencies (MNIST subset),
+  and generated tabular data (``make_churn``, chapter 9).
 * :mod:`mlp_course.exercises` - checks for exercises that explain what is wrong.
 """
 
