@@ -12,6 +12,7 @@ chapter still runs.
 from __future__ import annotations
 
 import io
+import math
 import shutil
 from typing import Sequence
 
@@ -68,10 +69,12 @@ def show(*graphs, titles: Sequence[str] | None = None, width: float = 10.0) -> b
         raise ValueError("show: give at least one graph")
     graphs = tuple(_as_digraph(g, "show") for g in graphs)
     if titles is not None:
+        if isinstance(titles, str):
+            raise ValueError(f"show: titles must be a list of {len(graphs)} strings, got the string {titles!r}")
         titles = list(titles)
         if len(titles) != len(graphs) or not all(isinstance(t, str) for t in titles):
             raise ValueError(f"show: expected {len(graphs)} titles (strings), got {titles!r}")
-    if not isinstance(width, (int, float)) or width <= 0:
+    if isinstance(width, bool) or not isinstance(width, (int, float)) or not (math.isfinite(width) and width > 0):
         raise ValueError(f"show: width must be a positive number of inches, got {width!r}")
     try:
         pngs = [render_png(g) for g in graphs]
@@ -84,18 +87,30 @@ def show(*graphs, titles: Sequence[str] | None = None, width: float = 10.0) -> b
     images = [plt.imread(io.BytesIO(png), format="png") for png in pngs]
     widths = [image.shape[1] for image in images]
     heights = [image.shape[0] for image in images]
-    scale = min(1.0, width * 96 / sum(widths)) / 96  # inches per pixel
-    title_room = 0.4 if titles else 0.0
+    # Margins in inches, fixed rather than computed by tight_layout, which warns when a wide graph
+    # leaves the figure flat; a minimum height keeps a long chain readable.
+    title_room, margin, gap = (0.35 if titles else 0.0), 0.05, 0.2
+    room = max(width - 2 * margin - gap * (len(images) - 1), 0.1)
+    scale = min(1.0, room * 96 / sum(widths)) / 96  # inches per pixel, at most the PNG's own 96 dpi
+    graph_height = max(max(heights) * scale, 0.5)
+    figure_width = sum(widths) * scale + gap * (len(images) - 1) + 2 * margin
+    figure_height = graph_height + title_room + 2 * margin
     figure, axes = plt.subplots(
-        1, len(images), figsize=(sum(widths) * scale, max(heights) * scale + title_room),
+        1, len(images), figsize=(figure_width, figure_height),
         gridspec_kw={"width_ratios": widths}, squeeze=False,
     )
-    for index, (axis, image) in enumerate(zip(axes[0], images)):
-        axis.imshow(image, interpolation="antialiased")
-        axis.set_axis_off()
-        if titles:
-            axis.set_title(titles[index])
-    figure.tight_layout()
-    plt.show()
-    plt.close(figure)
+    try:
+        figure.subplots_adjust(
+            left=margin / figure_width, right=1 - margin / figure_width,
+            bottom=margin / figure_height, top=1 - (margin + title_room) / figure_height,
+            wspace=gap * len(images) / max(figure_width - 2 * margin, 1e-9),
+        )
+        for index, (axis, image) in enumerate(zip(axes[0], images)):
+            axis.imshow(image, interpolation="antialiased")
+            axis.set_axis_off()
+            if titles:
+                axis.set_title(titles[index])
+        plt.show()
+    finally:
+        plt.close(figure)
     return True
