@@ -58,12 +58,12 @@ def render_png(graph, dpi: int = 96) -> bytes:
         raise GraphvizMissing(DOT_MISSING) from error
 
 
-def show(*graphs, titles: Sequence[str] | None = None, width: float = 10.0) -> bool:
-    """Draw ``graphs`` side by side in one figure (each under its title); return whether it drew.
+def show(*graphs, titles: Sequence[str] | None = None, width: float = 10.0) -> None:
+    """Draw ``graphs`` side by side in one figure (each under its title).
 
     The figure is at most ``width`` inches wide, and each graph gets a share of it in
     proportion to its own width. Where ``dot`` is missing, prints :data:`DOT_MISSING`
-    and returns ``False``.
+    instead. Returns nothing, so a cell that ends with it shows only the figure.
     """
     if not graphs:
         raise ValueError("show: give at least one graph")
@@ -80,7 +80,7 @@ def show(*graphs, titles: Sequence[str] | None = None, width: float = 10.0) -> b
         pngs = [render_png(g) for g in graphs]
     except GraphvizMissing as missing:
         print(missing)
-        return False
+        return None
 
     import matplotlib.pyplot as plt
 
@@ -113,4 +113,4 @@ def show(*graphs, titles: Sequence[str] | None = None, width: float = 10.0) -> b
         plt.show()
     finally:
         plt.close(figure)
-    return True
+    return None

@@ -34,7 +34,7 @@ import numpy as np
 __all__ = [
     "CheckResult", "WrongAnswer", "AnswerRaised", "RefereeCalled", "passed", "not_answered",
     "check_array", "check_scalar", "check_function", "referee", "answer_running", "answer_may_call",
-    "FORBIDDEN_IN_ANSWERS", "ALLOWED_IN_ANSWERS",
+    "FORBIDDEN_IN_ANSWERS", "ALLOWED_IN_ANSWERS", "answer_is_running",
 ]
 
 
@@ -83,6 +83,11 @@ FORBIDDEN_IN_ANSWERS: tuple[str, ...] = (
 ALLOWED_IN_ANSWERS: tuple[str, ...] = ("mlp_course.scratch.functional",)
 
 _MAY_CALL: set = set()
+
+
+def answer_is_running() -> bool:
+    """Whether a learner's answer is running now, inside :class:`answer_running`."""
+    return _ANSWER_RUNNING.get()
 
 
 def answer_may_call(function: Callable) -> Callable:

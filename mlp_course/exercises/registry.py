@@ -147,7 +147,7 @@ def _refuse_package_code(key: str, answers: tuple) -> None:
             name = getattr(target, "__qualname__", type(target).__qualname__)
             raise RefereeCalled(
                 f"your answer is {module}.{name}, the course's own code, not code you wrote: "
-                f"write the computation of {key} yourself, in NumPy"
+                f"write the computation of {key} yourself"
             )
 
 
