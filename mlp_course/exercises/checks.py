@@ -128,8 +128,9 @@ class answer_running:
     A class rather than a generator, so that no frame of the checks is entered while it watches.
     """
 
-    def __init__(self, allowed: Sequence[str] = ()) -> None:
+    def __init__(self, allowed: Sequence[str] = (), forbidden: Sequence[str] = ()) -> None:
         self.allowed = tuple(ALLOWED_IN_ANSWERS) + tuple(allowed)
+        self.forbidden = tuple(forbidden)  # more modules this exercise forbids (e.g. sklearn's metrics)
         self.forbidden_call: str | None = None
 
     def _watch(self, frame, event: str, arg: Any) -> None:
@@ -150,7 +151,7 @@ class answer_running:
             return
         # Only a call made by the learner's code counts: the package's own modules call each other
         # freely (an allowed function may use a private helper), through the standard library too.
-        if _in(module, FORBIDDEN_IN_ANSWERS) and not _in(module, self.allowed):
+        if (_in(module, FORBIDDEN_IN_ANSWERS) or _in(module, self.forbidden)) and not _in(module, self.allowed):
             start = frame.f_back if event == "call" else frame
             if _called_by_learner(start, self.allowed):
                 self.forbidden_call = what if what.startswith(module) else f"{module}.{what}"
@@ -159,7 +160,9 @@ class answer_running:
         """Why the call is refused, naming what this exercise forbids."""
         torch_allowed = _in("torch", self.allowed)
         library = [m for m in self.allowed if m.startswith("mlp_course") and not _in(m, ("mlp_course.exercises",))]
-        what = "" if torch_allowed else "PyTorch, "
+        readable = {"sklearn": "scikit-learn", "scipy": "SciPy"}
+        what = "".join(f"{readable.get(module, module)}, " for module in self.forbidden)
+        what += "" if torch_allowed else "PyTorch, "
         what += f"the course's library (other than {', '.join(library)})" if library else "the course's library"
         how = "yourself" if torch_allowed else "yourself, in NumPy"
         return (f"your answer calls {self.forbidden_call}: this exercise asks you to write the computation {how}, "
@@ -611,6 +614,7 @@ def check_function(
     case_names: Sequence[str] | None = None,
     output_names: Sequence[str] | None = None,
     allowed_modules: Sequence[str] = (),
+    forbidden_modules: Sequence[str] = (),
 ) -> CheckResult:
     """Call ``fn(*args)`` for every ``(args, expected)`` in ``cases`` and compare.
 
@@ -627,7 +631,8 @@ def check_function(
 
     While ``fn`` runs it is watched (:class:`answer_running`): a call to a
     :func:`referee`, to the checks' code or to a tool that would do the
-    exercise (PyTorch, the course's library) fails the answer, except for
+    exercise (PyTorch, the course's library, and the ``forbidden_modules``
+    of this exercise, e.g. ``("sklearn",)``) fails the answer, except for
     the modules in ``allowed_modules``. Returns true when
     every case passes, and false when the function is not written yet (``fn``
     is a placeholder, or it raises ``NotImplementedError``); raises
@@ -655,7 +660,7 @@ def check_function(
         label = f" ({case_names[number - 1]})" if case_names else ""
         where = f"Case {number} of {len(cases)}{label}, {call}"
         try:
-            with answer_running(allowed_modules):
+            with answer_running(allowed_modules, forbidden_modules):
                 result = fn(*copy.deepcopy(args))
         except NotImplementedError:
             return not_answered(name, "replace `raise NotImplementedError` in the cell above with your code")

@@ -462,3 +462,25 @@ def test_rounding_noise_is_not_called_a_constant_offset():
 def test_a_missing_return_names_its_case():
     with pytest.raises(WrongAnswer, match=r"^Case 1 of 1, f\(.*\): result is None. Did you forget a `return`"):
         check_function(lambda x: None, [((np.ones(2),), np.ones(2))], name="f")
+
+
+def test_forbidden_modules_refuses_a_module_the_exercise_names_and_says_which():
+    import json
+
+    def learner(x):
+        return float(json.loads(json.dumps(x)))
+
+    assert check_function(learner, [((2.0,), 2.0)])  # json is fine elsewhere
+    with pytest.raises(RefereeCalled, match=r"calls json\.\w+: .* may not use json, PyTorch"):
+        check_function(learner, [((2.0,), 2.0)], forbidden_modules=("json",))
+
+
+def test_with_torch_allowed_the_refusal_does_not_say_numpy():
+    from mlp_course import data
+
+    def learner(x):
+        return data.make_churn(n_samples=10).X.shape[0] * 0 + x
+
+    with pytest.raises(RefereeCalled, match="yourself, so an answer may not use the course's library") as info:
+        check_function(learner, [((2.0,), 2.0)], allowed_modules=("torch",))
+    assert "NumPy" not in str(info.value) and "PyTorch" not in str(info.value)
