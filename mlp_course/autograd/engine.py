@@ -24,6 +24,8 @@ Number = Union[int, float]
 
 def _is_real(x: object) -> bool:
     """An int, float or NumPy real scalar; not a bool, a complex number, a string or an array."""
+    if type(x) is float or type(x) is int:  # the common case, without the slower ABC check
+        return True
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 

@@ -164,7 +164,10 @@ class answer_running:
         what = "".join(f"{readable.get(module, module)}, " for module in self.forbidden)
         what += "" if torch_allowed else "PyTorch, "
         what += f"the course's library (other than {', '.join(library)})" if library else "the course's library"
-        how = "yourself" if torch_allowed else "yourself, in NumPy"
+        if _in("mlp_course.autograd", self.allowed):
+            how = "yourself, with the engine's operations"
+        else:
+            how = "yourself" if torch_allowed else "yourself, in NumPy"
         return (f"your answer calls {self.forbidden_call}: this exercise asks you to write the computation {how}, "
                 f"so an answer may not use {what} or the checks' own code")
 
