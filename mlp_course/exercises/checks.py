@@ -326,6 +326,8 @@ def _shape_hint(given: tuple[int, ...], expected: tuple[int, ...]) -> str:
 
 def _simple_ratio(ratio: float) -> str | None:
     """``ratio`` as "k" or "1/k" for a whole k from 2 to 10,000 (the usual culprits: 2, N, 1/N)."""
+    if not np.isfinite(ratio):
+        return None
     for value, text in ((ratio, "{k}"), (1.0 / ratio if ratio else 0.0, "1/{k}")):
         k = round(value)
         if 2 <= k <= 10_000 and abs(value - k) <= 1e-6 * k:
@@ -335,7 +337,7 @@ def _simple_ratio(ratio: float) -> str | None:
 
 def _value_hint(answer: np.ndarray, expected: np.ndarray, rtol: float, atol: float) -> str:
     """A generic pattern in the error: a flipped sign, a constant factor or offset."""
-    if expected.size == 0 or not np.all(np.isfinite(answer)):
+    if expected.size == 0 or not np.all(np.isfinite(answer)) or not np.all(np.isfinite(expected)):
         return ""
     if np.allclose(answer, -expected, rtol=rtol, atol=atol):
         return " Every entry has the wrong sign." if answer.size > 1 else " The sign is wrong."
@@ -680,9 +682,10 @@ def check_function(
             for mistake, text in mistakes:
                 try:
                     wrong = mistake(*copy.deepcopy(args))
-                except Exception:
+                    matches = _compare(result, wrong, "result", rtol, atol) is None
+                except Exception:  # a mistake that cannot run on this case, or of another structure
                     continue
-                if _compare(result, wrong, "result", rtol, atol) is None:
+                if matches:
                     hint = f" Likely mistake: {text}"
                     break
             raise WrongAnswer(f"{where}: {message}{hint}")

@@ -484,3 +484,17 @@ def test_with_torch_allowed_the_refusal_does_not_say_numpy():
     with pytest.raises(RefereeCalled, match="yourself, so an answer may not use the course's library") as info:
         check_function(learner, [((2.0,), 2.0)], allowed_modules=("torch",))
     assert "NumPy" not in str(info.value) and "PyTorch" not in str(info.value)
+
+
+def test_a_mistake_that_gives_nan_neither_crashes_the_check_nor_matches():
+    def learner(x):
+        return x + 1.0
+
+    def nan_mistake(x):
+        return float("nan")
+
+    with pytest.raises(WrongAnswer) as info:
+        check_function(learner, [((2.0,), 2.0)], mistakes=[(nan_mistake, "never this")])
+    assert "never this" not in str(info.value)
+    with pytest.raises(WrongAnswer, match="answer"):
+        check_scalar(1.0, float("nan"), name="answer")
