@@ -29,6 +29,15 @@ def _is_real(x: object) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
+def _kind(x: object) -> str:
+    """The type of ``x`` for an error message; a class named Value but not this one says where it is from."""
+    kind = type(x)
+    if kind.__name__ == "Value" and kind is not Value:
+        return (f"a Value of another class ({kind.__module__}.{kind.__qualname__}); do not mix it with "
+                f"{__name__}.Value: build the expression again from the package's Values")
+    return kind.__name__
+
+
 def _format(x: float) -> str:
     """``x`` with 4 significant digits, always looking like a float (``0.0``, ``2.0``, ``0.7616``)."""
     text = f"{x:.4g}"
@@ -46,7 +55,7 @@ class Value:
         children = tuple(_children)
         for child in children:
             if not isinstance(child, Value):
-                raise TypeError(f"Value: every child must be a Value, got {type(child).__name__}")
+                raise TypeError(f"Value: every child must be a Value, got {_kind(child)}")
         if not isinstance(_op, str) or not isinstance(label, str):
             raise TypeError(f"Value: _op and label must be strings, got {_op!r} and {label!r}")
         self.data: float = float(data)
@@ -68,7 +77,7 @@ class Value:
             return other
         if _is_real(other):
             return Value(other)
-        raise TypeError(f"Value supports {symbol} with a Value or a real number, got {type(other).__name__}")
+        raise TypeError(f"Value supports {symbol} with a Value or a real number, got {_kind(other)}")
 
     # -- arithmetic ------------------------------------------------------------------
 

@@ -578,3 +578,17 @@ def test_division_by_zero():
 def test_topological_order_needs_a_value():
     with pytest.raises(TypeError, match="topological_order needs a Value, got float"):
         topological_order(1.0)
+
+
+def test_a_value_of_another_class_is_named_as_such():
+    class Value:  # a learner's own engine, as a chapter builds one
+        def __init__(self, data):
+            self.data = data
+
+    from mlp_course.autograd import engine
+
+    foreign = Value(1.0)
+    with pytest.raises(TypeError, match=r"got a Value of another class \(.*Value\); do not mix it with mlp_course"):
+        engine.Value(2.0, (foreign,), "sin")
+    with pytest.raises(TypeError, match="a Value of another class"):
+        engine.Value(2.0) + foreign
