@@ -8,6 +8,8 @@ The reference answers are written here, not taken from the notebook.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -185,6 +187,90 @@ def _with(*, transpose=True, last=False, hidden=True, dtype=torch.float64, bias=
     return build
 
 
+def _shares_memory(how):
+    """mlp_from_params whose parameters view the NumPy arrays instead of copying them."""
+
+    def build(params, activation):
+        layers = []
+        for l, (W, b) in enumerate(zip(params[0::2], params[1::2])):
+            linear = nn.Linear(W.shape[0], W.shape[1], dtype=torch.float64)
+            if how == "parameter":
+                linear.weight = nn.Parameter(torch.from_numpy(W.T))
+                linear.bias = nn.Parameter(torch.from_numpy(b))
+            elif how == "data":
+                linear.weight.data = torch.from_numpy(W.T)
+                linear.bias.data = torch.from_numpy(b)
+            else:                                   # torch.as_tensor, the bias only
+                with torch.no_grad():
+                    linear.weight.copy_(torch.from_numpy(W.T))
+                linear.bias = nn.Parameter(torch.as_tensor(b))
+            layers += [linear] + ([ACTIVATIONS[activation]()] if l < len(params) // 2 - 1 else [])
+        return nn.Sequential(*layers)
+
+    return build
+
+
+def float32_then_double(params, activation):
+    """float32 layers, the values copied in (rounded), then the model made float64."""
+    return _with(dtype=torch.float32)(params, activation).double()
+
+
+def float32_tensors_into_float64_layers(params, activation):
+    """float64 layers, but the values copied from float32 tensors."""
+    model = mlp_from_params(params, activation)
+    with torch.no_grad():
+        for linear, W, b in zip(model[0::2], params[0::2], params[1::2]):
+            linear.weight.copy_(torch.tensor(W.T, dtype=torch.float32))
+            linear.bias.copy_(torch.tensor(b, dtype=torch.float32))
+    return model
+
+
+class ParameterListMLP(nn.Module):
+    """No nn.Linear: the parameters in an nn.ParameterList, interleaved (W1.T, b1, W2.T, ...) or
+    in two lists (all weights, then all biases), and X @ W.T + b in forward."""
+
+    def __init__(self, params, activation, interleaved):
+        super().__init__()
+        self.f = {"relu": torch.relu, "tanh": torch.tanh}[activation]
+        tensors = [torch.tensor(p.T if p.ndim == 2 else p) for p in params]
+        if interleaved:
+            self.ps = nn.ParameterList(tensors)
+        else:
+            self.ps = nn.ParameterList(tensors[0::2] + tensors[1::2])
+        self.interleaved = interleaved
+
+    def forward(self, x):
+        D = len(self.ps) // 2
+        pairs = ([(self.ps[2 * l], self.ps[2 * l + 1]) for l in range(D)] if self.interleaved
+                 else [(self.ps[l], self.ps[D + l]) for l in range(D)])
+        for l, (W, b) in enumerate(pairs):
+            x = x @ W.T + b
+            if l < D - 1:
+                x = self.f(x)
+        return x
+
+
+class ReversedRegistration(nn.Module):
+    """nn.Linear layers registered last layer first (forward runs them in the right order)."""
+
+    def __init__(self, params, activation):
+        super().__init__()
+        self.inner = list(mlp_from_params(params, activation))
+        self.layers = nn.ModuleList(self.inner[::-1])
+        del self.inner
+
+    def forward(self, x):
+        for layer in list(self.layers)[::-1]:
+            x = layer(x)
+        return x
+
+
+def swaps_only_the_first_case(scores, y, threshold):
+    """Precision and recall swapped on the five-example case only: the check names no mistake."""
+    p, r, f = precision_recall_f1(scores, y, threshold)
+    return (r, p, f) if len(scores) == 5 and y.sum() else (p, r, f)
+
+
 def hard_coded(params, activation):
     """Three layers, whatever params holds."""
     return mlp_from_params(params[:6], activation)
@@ -211,7 +297,16 @@ def square_not_transposed(params, activation):
     (_with(act="relu"), "other activation"),
     (_with(transpose=False), "NumPy layout \\(d_in, d_out\\)"),
     (square_not_transposed, "holds W itself, not its transpose"),
-    (_with(dtype=torch.float32), "dtype=torch.float64"),
+    (_with(dtype=torch.float32), "dtype=torch.float64, or call .double\\(\\) on each layer before copying"),
+    (float32_then_double, "rounded to float32"),
+    (float32_tensors_into_float64_layers, "W1 rounded to float32"),
+    (_shares_memory("parameter"), "weight of layer 1 shares its memory with the NumPy array W1"),
+    (_shares_memory("data"), "shares its memory.*torch.from_numpy"),
+    (_shares_memory("as_tensor"), "bias of layer 1 shares its memory with the NumPy array b1"),
+    (lambda params, activation: ParameterListMLP(params, activation, interleaved=True),
+     "holds no nn.Linear, expected 3: the exercise asks for one nn.Linear per layer"),
+    (lambda params, activation: ParameterListMLP(params, activation, interleaved=False), "holds no nn.Linear"),
+    (ReversedRegistration, "in the order one nn.Linear per layer registers them"),
     (_with(bias=False), "copy b into layer.bias"),
     (_with(plain_list=True), "plain Python list \\(layers\\)"),
     (_with(frozen=True), "does not require gradients"),
@@ -221,7 +316,8 @@ def square_not_transposed(params, activation):
     (lambda params, activation: list(mlp_from_params(params, activation)), "A list of layers is not a module"),
     (lambda params, activation: None, "forget a `return`"),
 ], ids=["activation-last", "no-activation", "wrong-activation", "not-transposed", "square-not-transposed",
-        "float32", "bias-not-copied", "plain-list", "frozen", "hard-coded-depth", "last-layer-dropped",
+        "float32", "float32-then-double", "float32-tensors", "shares-parameter", "shares-data",
+        "shares-as-tensor", "parameter-list", "two-parameter-lists", "reversed-registration", "bias-not-copied", "plain-list", "frozen", "hard-coded-depth", "last-layer-dropped",
         "no-bias-at-all", "list", "none"])
 def test_from_numpy_mistakes_are_named(wrong, fragment):
     with pytest.raises(AssertionError, match=fragment):
@@ -234,6 +330,50 @@ def test_from_numpy_error_in_the_answer_is_the_learners():
 
     with pytest.raises(RuntimeError):
         check("ch09-ex-from-numpy", raises)
+
+
+def copy_without_no_grad(params, activation):
+    linear = nn.Linear(*params[0].shape, dtype=torch.float64)
+    linear.weight.copy_(torch.from_numpy(params[0].T))
+    return linear
+
+
+def copy_without_transpose(params, activation):
+    linear = nn.Linear(*params[0].shape, dtype=torch.float64)
+    with torch.no_grad():
+        linear.weight.copy_(torch.from_numpy(params[0]))
+    return linear
+
+
+def plain_tensor_assigned(params, activation):
+    linear = nn.Linear(*params[0].shape, dtype=torch.float64)
+    linear.weight = torch.tensor(params[0].T)
+    return linear
+
+
+@pytest.mark.parametrize("wrong, error, fragment", [
+    (copy_without_no_grad, RuntimeError, "inside `with torch.no_grad\\(\\):`"),
+    (copy_without_transpose, RuntimeError, "the transpose of W: copy W.T"),
+    (plain_tensor_assigned, TypeError, "Keep the layer's own nn.Parameter"),
+], ids=["no-grad-missing", "copy-not-transposed", "plain-tensor"])
+def test_from_numpy_pytorch_errors_get_a_hint(wrong, error, fragment):
+    """PyTorch's own error is re-raised as the learner's; the note names the likely cause."""
+    with pytest.raises(error) as raised:
+        check("ch09-ex-from-numpy", wrong)
+    notes = " ".join(getattr(raised.value, "__notes__", []))
+    assert "your code raised this in Case 1 of 5" in notes
+    assert re.search(fragment, notes), notes
+
+
+def test_from_numpy_copies_leave_the_callers_arrays_alone():
+    """The reason for the memory check: training a network that shares memory changes `params`."""
+    params = [np.ones((2, 3)), np.zeros(3)]
+    for build, changes in [(_shares_memory("parameter"), True), (mlp_from_params, False)]:
+        given = [p.copy() for p in params]
+        net = build(given, "relu")
+        net(torch.ones(4, 2, dtype=torch.float64)).sum().backward()
+        torch.optim.SGD(net.parameters(), lr=0.1).step()
+        assert (not np.array_equal(given[0], params[0])) is changes
 
 
 def test_from_numpy_answer_using_the_course_library_fails():
@@ -341,7 +481,27 @@ def by_np_divide(scores, y, threshold):
     return precision, recall, np.divide(2 * precision * recall, total, out=np.zeros(()), where=total > 0)
 
 
-@pytest.mark.parametrize("correct", [by_confusion_counts, by_np_divide], ids=["bincount", "np-divide"])
+def with_tiny_epsilon(scores, y, threshold):
+    """A correct form: an epsilon of 1e-12 in every denominator (within the check's tolerance)."""
+    eps = 1e-12
+    predicted = scores >= threshold
+    tp = np.sum(predicted & (y == 1))
+    precision = tp / (np.sum(predicted) + eps)
+    recall = tp / (np.sum(y == 1) + eps)
+    return precision, recall, 2 * precision * recall / (precision + recall + eps)
+
+
+def as_python_floats_in_a_list(scores, y, threshold):
+    """A correct form: a list of Python floats, from np.mean over masks."""
+    flagged, positive = scores >= threshold, y == 1
+    precision = float(np.mean(positive[flagged])) if flagged.any() else 0.0
+    recall = float(np.mean(flagged[positive])) if positive.any() else 0.0
+    return [precision, recall, 2 * precision * recall / (precision + recall) if precision + recall else 0.0]
+
+
+@pytest.mark.parametrize("correct", [by_confusion_counts, by_np_divide, with_tiny_epsilon,
+                                     as_python_floats_in_a_list],
+                         ids=["bincount", "np-divide", "epsilon-1e-12", "list-of-floats"])
 def test_f1_every_correct_form_passes(correct, capsys):
     assert check("ch09-ex-f1", correct)
     assert TICK in capsys.readouterr().out
@@ -356,17 +516,111 @@ def _nan_version(scores, y, threshold):
         return precision, recall, 2 * precision * recall / (precision + recall)
 
 
+def _zero_as(precision_zero, recall_zero):
+    """0/0 defined as 1 for precision, recall or both (scikit-learn's zero_division=1)."""
+
+    def answer(scores, y, threshold):
+        predicted = scores >= threshold
+        tp, fp, fn = (np.sum(predicted & (y == 1)), np.sum(predicted & (y == 0)),
+                      np.sum(~predicted & (y == 1)))
+        precision = tp / (tp + fp) if tp + fp > 0 else precision_zero
+        recall = tp / (tp + fn) if tp + fn > 0 else recall_zero
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+        return precision, recall, f1
+
+    return answer
+
+
+def through_a_sigmoid(scores, y, threshold):
+    return precision_recall_f1(1 / (1 + np.exp(-scores)), y, threshold)
+
+
+def recall_over_tp_tn(scores, y, threshold):
+    predicted = scores >= threshold
+    tp, tn = np.sum(predicted & (y == 1)), np.sum(~predicted & (y == 0))
+    precision = precision_recall_f1(scores, y, threshold)[0]
+    recall = tp / (tp + tn) if tp + tn > 0 else 0.0
+    return precision, recall, 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+
+
+def epsilon_too_large(scores, y, threshold):
+    eps = 1e-8
+    predicted = scores >= threshold
+    tp = np.sum(predicted & (y == 1))
+    precision = tp / (np.sum(predicted) + eps)
+    recall = tp / (np.sum(y == 1) + eps)
+    return precision, recall, 2 * precision * recall / (precision + recall + eps)
+
+
+def f1_unguarded(scores, y, threshold):
+    precision, recall, _ = precision_recall_f1(scores, y, threshold)
+    with np.errstate(invalid="ignore"):
+        return precision, recall, np.float64(2 * precision * recall) / (precision + recall)
+
+
+def nearest_sorted_point(scores, y, threshold):
+    """The chapter's precision_recall_by_sorting, at the distinct score nearest the threshold."""
+    order = np.argsort(-scores, kind="stable")
+    s, labels = scores[order], y[order]
+    tp, fp = np.cumsum(labels == 1), np.cumsum(labels == 0)
+    last = np.r_[s[1:] != s[:-1], True]
+    with np.errstate(invalid="ignore"):
+        precisions, recalls = tp[last] / (tp[last] + fp[last]), tp[last] / tp[-1]
+    k = np.argmin(np.abs(s[last] - threshold))
+    p, r = precisions[k], recalls[k]
+    return p, r, (2 * p * r / (p + r) if p + r > 0 else 0.0)
+
+
 @pytest.mark.parametrize("wrong, fragment", [
-    (lambda s, y, t: precision_recall_f1(s, y, t)[1::-1] + precision_recall_f1(s, y, t)[2:], "swapped"),
+    (lambda s, y, t: precision_recall_f1(s, y, t)[1::-1] + precision_recall_f1(s, y, t)[2:],
+     "^Case 1 of 6 .*: Likely mistake: precision and recall are swapped"),
+    (through_a_sigmoid, "Case 1 of 6 .*Likely mistake: the scores are run through a sigmoid"),
+    (_zero_as(1.0, 1.0), "Case 3 of 6 .*Likely mistake: a 0/0 is defined as 1 .*zero_division=1"),
+    (_zero_as(0.0, 1.0), "Case 4 of 6 .*Likely mistake: a 0/0 is defined as 1"),
+    (_zero_as(1.0, 0.0), "Likely mistake: a 0/0 is defined as 1"),
+    (recall_over_tp_tn, "Likely mistake: recall divides the true positives by TP \\+ TN"),
+    (epsilon_too_large, "precision \\(result\\[0\\]\\) is 0.999999995, expected 1 .*an epsilon"),
+    (f1_unguarded, "f1 \\(result\\[2\\]\\) is NaN, expected 0. NaN comes from 0/0"),
+    (nearest_sorted_point, "TP = 0, FP = 0, FN = 20 and TN = 20: compare them with your counts"),
+    (lambda s, y, t: np.array(precision_recall_f1(s, y, t)), "tuple of 3 values .*got ndarray"),
+    (lambda s, y, t: precision_recall_f1(s, y, t)[2], "tuple of 3 values .*got float"),
+    (lambda s, y, t: None, "forget a `return`"),
     (lambda s, y, t: precision_recall_f1(np.where(s == t, s - 1, s), y, t), "exactly at the threshold"),
     (_nan_version, "0/0 gives NaN"),
     (lambda s, y, t: (*precision_recall_f1(s, y, t)[:2], sum(precision_recall_f1(s, y, t)[:2]) / 2),
      "harmonic mean"),
     (lambda s, y, t: precision_recall_f1(y.astype(float), y, t), "come from the labels"),
-], ids=["swapped", "strict-threshold", "nan", "arithmetic-mean", "labels-as-scores"])
+], ids=["swapped", "sigmoid", "zero-as-one", "recall-zero-as-one", "precision-zero-as-one", "recall-over-tn",
+        "epsilon-1e-8", "f1-unguarded", "nearest-sorted-point", "array", "f1-only", "none",
+        "strict-threshold", "nan", "arithmetic-mean", "labels-as-scores"])
 def test_f1_mistakes_are_named(wrong, fragment):
-    with pytest.raises(AssertionError, match=fragment):
+    with pytest.raises(AssertionError, match=fragment) as raised:
         check("ch09-ex-f1", wrong)
+    assert "times the expected value" not in str(raised.value)   # no generic factor hint for a ratio
+
+
+def test_f1_a_mistake_is_named_only_when_it_explains_every_case():
+    """Swapped on the first case only: 'swapped' would explain that case, not the others."""
+    with pytest.raises(AssertionError, match="^Case 1 of 6 .*precision \\(result\\[0\\]\\) is 0.666667, "
+                                             "expected 1.*compare them with your counts") as raised:
+        check("ch09-ex-f1", swaps_only_the_first_case)
+    assert "Likely mistake" not in str(raised.value)
+
+
+def test_f1_sigmoid_is_not_taken_for_swapped():
+    with pytest.raises(AssertionError) as raised:
+        check("ch09-ex-f1", through_a_sigmoid)
+    assert "swapped" not in str(raised.value)
+
+
+def test_f1_error_in_the_answer_is_the_learners():
+    def python_and(scores, y, threshold):
+        predicted = scores >= threshold
+        return np.sum(predicted and (y == 1)), 0.0, 0.0
+
+    with pytest.raises(ValueError, match="truth value") as raised:
+        check("ch09-ex-f1", python_and)
+    assert "your code raised this in Case 1 of 6" in " ".join(raised.value.__notes__)
 
 
 def test_f1_answer_calling_the_referee_fails():
@@ -400,6 +654,11 @@ def test_f1_cases_catch_each_mistake():
     for mistake, _ in ch09.METRIC_MISTAKES:
         assert any(not np.allclose(mistake(*args), ch09.metrics_by_sklearn(*args), equal_nan=False)
                    for args, _ in cases)
+    # In the first case, the mistakes all give different results: no hint is taken for another there.
+    first = cases[0][0]
+    results = [tuple(np.round(mistake(*first), 12)) for mistake, hint in ch09.METRIC_MISTAKES
+               if "zero_division=1" not in hint and "0/0 gives NaN" not in hint]
+    assert len(set(results)) == len(results)
     assert any(np.any(args[0] == args[2]) for args, _ in cases)             # a score at the threshold
     assert any(np.all(args[0] < args[2]) for args, _ in cases)              # nothing predicted positive
     assert any(np.all(args[1] == 0) for args, _ in cases)                   # no positive example
