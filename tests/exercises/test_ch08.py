@@ -7,6 +7,8 @@ The reference answers are written here, not taken from the notebook.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -21,11 +23,398 @@ def is_false(result) -> bool:
     return isinstance(result, CheckResult) and bool(result) is False
 
 
+def notes(raised) -> str:
+    return " ".join(getattr(raised.value, "__notes__", []))
+
+
 def test_the_chapter_has_exactly_these_keys():
-    assert keys("ch08") == ["ch08-ex-accumulate", "ch08-ex-jacobian"]
+    assert keys("ch08") == ["ch08-ex-accumulate", "ch08-ex-jacobian", "ch08-ex-train-loop"]
     assert get("ch08-ex-jacobian").points == 3 and get("ch08-ex-accumulate").points == 3
+    assert get("ch08-ex-train-loop").points == 2
+    assert get("ch08-ex-train-loop").answers == ("gradient_descent",)
     assert get("ch08-ex-jacobian").answers == ("jacobian_by_vjps",)
     assert get("ch08-ex-accumulate").answers == ("accumulate_gradients",)
+
+
+# --------------------------------------------------------------------------
+# ch08-ex-train-loop
+# --------------------------------------------------------------------------
+
+
+def gradient_descent(params, loss_fn, lr, steps):
+    """The reference answer: clear, loss, backward, update in place under no_grad."""
+    losses = []
+    for _ in range(steps):
+        for p in params:
+            p.grad = None                  # before the backward pass: also drops a .grad from earlier work
+        loss = loss_fn()
+        losses.append(loss.item())
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+    return losses
+
+
+def descent_stub(params, loss_fn, lr, steps):
+    """Run `steps` steps of gradient descent on params, in place; return the losses."""
+    raise NotImplementedError("replace this line with your code")
+
+
+def gd_optimizer(params, loss_fn, lr, steps):
+    optimizer = torch.optim.SGD(params, lr=lr)
+    losses = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = loss_fn()
+        losses.append(loss.item())
+        loss.backward()
+        optimizer.step()
+    return losses
+
+
+def gd_zero_guarded(params, loss_fn, lr, steps):
+    losses = []
+    for _ in range(steps):
+        for p in params:
+            if p.grad is not None:
+                p.grad.zero_()
+        loss = loss_fn()
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p.sub_(lr * p.grad)
+        losses.append(loss.item())
+    return losses
+
+
+def gd_cleared_first_and_after(params, loss_fn, lr, steps):
+    """The chapter's loop (clear after each update), with one clearing before the first step."""
+    for p in params:
+        p.grad = None
+    losses = []
+    for _ in range(steps):
+        loss = loss_fn()
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+                p.grad = None
+        losses.append(loss.item())
+    return losses
+
+
+def gd_data(params, loss_fn, lr, steps):
+    losses = []
+    for _ in range(steps):
+        for p in params:
+            p.grad = None
+        loss = loss_fn()
+        losses.append(loss.item())
+        loss.backward()
+        for p in params:
+            p.data -= lr * p.grad
+    return losses
+
+
+def gd_detached_tensors(params, loss_fn, lr, steps):
+    """Detached 0-d tensors in place of Python numbers hold no graph: accepted."""
+    losses = []
+    for _ in range(steps):
+        for p in params:
+            p.grad = None
+        loss = loss_fn()
+        losses.append(loss.detach())
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p.copy_(p - lr * p.grad)
+    return losses
+
+
+def test_descent_reference_passes(capsys):
+    assert check("ch08-ex-train-loop", gradient_descent)
+    assert capsys.readouterr().out == f"{TICK} gradient_descent passes all 3 test cases.\n"
+
+
+@pytest.mark.parametrize("stub", [descent_stub, None], ids=["raises", "None"])
+def test_descent_stub_is_not_answered_yet(stub, capsys):
+    assert is_false(check("ch08-ex-train-loop", stub))
+    assert "gradient_descent is not answered yet" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("correct", [gd_optimizer, gd_zero_guarded, gd_cleared_first_and_after, gd_data,
+                                     gd_detached_tensors],
+                         ids=["optimizer", "guarded-zero_", "cleared-first-and-after", "p.data", "detached"])
+def test_descent_every_correct_form_passes(correct, capsys):
+    assert check("ch08-ex-train-loop", correct)
+    assert TICK in capsys.readouterr().out
+
+
+def gd_with_the_three_bugs(params, loss_fn, lr, steps):
+    """The loop of the exercise's statement."""
+    losses = []
+    for _ in range(steps):
+        loss = loss_fn()
+        loss.backward()
+        for p in params:
+            p = p - lr * p.grad
+        losses.append(loss.item())
+    return losses
+
+
+def gd_rebinding_under_no_grad(params, loss_fn, lr, steps):
+    losses = []
+    for _ in range(steps):
+        for p in params:
+            p.grad = None
+        loss = loss_fn()
+        losses.append(loss.item())
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p = p - lr * p.grad
+    return losses
+
+
+def gd_never_cleared(params, loss_fn, lr, steps):
+    losses = []
+    for _ in range(steps):
+        loss = loss_fn()
+        losses.append(loss.item())
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+    return losses
+
+
+def gd_cleared_once(params, loss_fn, lr, steps):
+    for p in params:
+        p.grad = None
+    return gd_never_cleared(params, loss_fn, lr, steps)
+
+
+def gd_cleared_after_the_update(params, loss_fn, lr, steps):
+    """The loop of the chapter's train(), which assumes parameters without a .grad."""
+    losses = []
+    for _ in range(steps):
+        loss = loss_fn()
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+                p.grad = None
+        losses.append(loss.item())
+    return losses
+
+
+def gd_uphill(params, loss_fn, lr, steps):
+    losses = []
+    for _ in range(steps):
+        for p in params:
+            p.grad = None
+        loss = loss_fn()
+        losses.append(loss.item())
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p += lr * p.grad
+    return losses
+
+
+def gd_losses_after_the_update(params, loss_fn, lr, steps):
+    losses = []
+    for _ in range(steps):
+        for p in params:
+            p.grad = None
+        loss_fn().backward()
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+            losses.append(loss_fn().item())
+    return losses
+
+
+def gd_loss_tensors(params, loss_fn, lr, steps):
+    losses = []
+    for _ in range(steps):
+        for p in params:
+            p.grad = None
+        loss = loss_fn()
+        losses.append(loss)
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+    return losses
+
+
+def gd_no_return(params, loss_fn, lr, steps):
+    gradient_descent(params, loss_fn, lr, steps)
+
+
+def gd_last_loss_only(params, loss_fn, lr, steps):
+    return gradient_descent(params, loss_fn, lr, steps)[-1:]
+
+
+@pytest.mark.parametrize("wrong, fragment", [
+    (gd_with_the_three_bugs, "the parameters never changed"),
+    (gd_rebinding_under_no_grad, "binds the name p"),
+    (gd_never_cleared, "never cleared"),
+    (gd_cleared_once, "cleared once, before the first step"),
+    (gd_cleared_after_the_update, "Case 1 of 3.*Clearing after each update is not enough"),
+    (gd_uphill, "moved uphill"),
+    (gd_losses_after_the_update, "measured after its step's update"),
+    (gd_loss_tensors, "keeps the whole graph of its step in memory"),
+    (gd_no_return, "returned None"),
+    (gd_last_loss_only, "returned 1 losses for 25 steps"),
+], ids=["the-three-bugs", "rebinding", "never-cleared", "cleared-once", "cleared-after", "uphill",
+        "losses-after", "loss-tensors", "no-return", "last-loss-only"])
+def test_descent_mistakes_are_named(wrong, fragment):
+    with pytest.raises(WrongAnswer, match=fragment):
+        check("ch08-ex-train-loop", wrong)
+
+
+def gd_update_recorded(params, loss_fn, lr, steps):
+    """In place but outside no_grad: PyTorch refuses."""
+    losses = []
+    for _ in range(steps):
+        for p in params:
+            p.grad = None
+        loss = loss_fn()
+        loss.backward()
+        for p in params:
+            p -= lr * p.grad
+        losses.append(loss.item())
+    return losses
+
+
+def gd_unguarded_zero_(params, loss_fn, lr, steps):
+    losses = []
+    for _ in range(steps):
+        for p in params:
+            p.grad.zero_()
+        loss = loss_fn()
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+        losses.append(loss.item())
+    return losses
+
+
+def gd_reassigned_names(params, loss_fn, lr, steps):
+    """params[i] = params[i] - lr * params[i].grad outside no_grad: a non-leaf from the next step on."""
+    losses = []
+    for _ in range(steps):
+        loss = loss_fn()
+        loss.backward()
+        for i in range(len(params)):
+            params[i] = params[i] - lr * params[i].grad
+        losses.append(loss.item())
+    return losses
+
+
+def gd_loss_under_no_grad(params, loss_fn, lr, steps):
+    losses = []
+    for _ in range(steps):
+        for p in params:
+            p.grad = None
+        with torch.no_grad():
+            loss = loss_fn()
+            loss.backward()
+            for p in params:
+                p -= lr * p.grad
+        losses.append(loss.item())
+    return losses
+
+
+def gd_loss_fn_of_params(params, loss_fn, lr, steps):
+    return [loss_fn(params).item()]
+
+
+@pytest.mark.parametrize("wrong, error, fragment, hint", [
+    (gd_update_recorded, RuntimeError, "in-place operation", "put it inside with torch.no_grad()"),
+    (gd_unguarded_zero_, AttributeError, "zero_", "guard p.grad.zero_() with if p.grad is not None"),
+    (gd_reassigned_names, TypeError, "NoneType", "no longer a leaf"),
+    (gd_loss_under_no_grad, RuntimeError, "does not require grad", "compute the loss with recording on"),
+    (gd_loss_fn_of_params, TypeError, "positional argument", "loss_fn takes no arguments"),
+], ids=["update-recorded", "unguarded-zero_", "reassigned-non-leaf", "loss-under-no_grad", "loss_fn-args"])
+def test_descent_errors_of_the_learners_code_get_a_hint(wrong, error, fragment, hint):
+    with pytest.raises(error, match=fragment) as raised:
+        check("ch08-ex-train-loop", wrong)
+    assert hint in notes(raised)
+
+
+def test_descent_unguarded_zero_fails_on_the_parameter_without_a_grad():
+    """Case 1's parameters all hold a .grad; case 2's bias has none, as on a fresh model."""
+    with pytest.raises(AttributeError) as raised:
+        check("ch08-ex-train-loop", gd_unguarded_zero_)
+    assert "Case 2 of 3" in notes(raised)
+
+
+def test_descent_answer_calling_the_referee_fails():
+    def by_referee(params, loss_fn, lr, steps):
+        return list(ch08._descent_by_sgd(ch08.descent_cases()[0])[0])
+
+    with pytest.raises(RefereeCalled, match="reference"):
+        check("ch08-ex-train-loop", by_referee)
+
+
+def test_descent_answer_calling_the_checks_code_fails():
+    def by_helper(params, loss_fn, lr, steps):
+        return list(ch08._descent(ch08.descent_cases()[0])[0])
+
+    with pytest.raises(RefereeCalled, match="mlp_course.exercises.ch08"):
+        check("ch08-ex-train-loop", by_helper)
+
+
+def test_descent_printing_loss_fn_is_allowed(capsys):
+    def printing(params, loss_fn, lr, steps):
+        print(loss_fn)
+        return gradient_descent(params, loss_fn, lr, steps)
+
+    assert check("ch08-ex-train-loop", printing)
+    assert "<loss_fn: line>" in capsys.readouterr().out
+
+
+def test_descent_cases_are_deterministic_and_the_referee_is_right():
+    first, second = ch08.descent_cases(), ch08.descent_cases()
+    for a, b in zip(first, second):
+        assert all(torch.equal(s, t) for s, t in zip(a.start, b.start))
+        assert all(torch.equal(s, t) for s, t in zip(a.data, b.data))
+    # Old gradients and missing ones: both occur, and a fresh model has none at all.
+    assert all(g is not None for g in first[0].stale)
+    assert first[1].stale[0] is not None and first[1].stale[1] is None
+    assert all(g is None for g in first[2].stale)
+    # The line by hand, in NumPy: dL/dw = mean(2 (w x + b - y) x), dL/db = mean(2 (w x + b - y)).
+    line = first[0]
+    x, y = (t.numpy() for t in line.data)
+    w = b = 0.0
+    losses = []
+    for _ in range(line.steps):
+        r = w * x + b - y
+        losses.append(np.mean(r ** 2))
+        w, b = w - line.lr * np.mean(2 * r * x), b - line.lr * np.mean(2 * r)
+    expected = ch08._descent_by_sgd(line)
+    np.testing.assert_allclose(expected[0], losses, rtol=1e-12)
+    np.testing.assert_allclose([expected[1].item(), expected[2].item()], [w, b], rtol=1e-12)
+    for case in first:      # every problem trains: the loss falls
+        outcome = ch08._descent_by_sgd(case)
+        assert outcome[0][-1] < 0.9 * outcome[0][0]
+
+
+def test_descent_every_mistake_differs_from_the_right_answer_on_some_case():
+    cases = ch08.descent_cases()
+    right = [ch08._descent_by_sgd(case) for case in cases]
+    for mistake, hint in ch08.DESCENT_MISTAKES:
+        differs = False
+        for case, expected in zip(cases, right):
+            wrong = mistake(case)
+            differs |= not all(np.allclose(np.asarray(a), np.asarray(e), rtol=1e-10, atol=1e-12)
+                               for a, e in zip(wrong, expected))
+        assert differs, hint
 
 
 # --------------------------------------------------------------------------
@@ -100,20 +489,22 @@ def jac_weighted_sum(f, x):
     return torch.stack(rows)
 
 
-def jac_forward_per_row(f, x):
-    """A fresh leaf and a fresh graph for every row: no retain_graph needed."""
-    rows = []
-    for k in range(f(x.detach()).shape[0]):
-        leaf = x.detach().requires_grad_()
-        u = f(leaf)
-        u.backward(gradient=_e(u, k))
-        rows.append(leaf.grad)
-    return torch.stack(rows)
+def jac_preallocated(f, x):
+    """J made first, in x's dtype, and filled row by row; the graph kept only until the last pass."""
+    x = x.detach().requires_grad_()
+    u = f(x)
+    q = u.shape[0]
+    J = torch.zeros(q, x.shape[0], dtype=x.dtype)
+    for k in range(q):
+        x.grad = None
+        u.backward(_e(u, k), retain_graph=k < q - 1)
+        J[k] = x.grad
+    return J
 
 
-def jac_in_place_leaf(f, x):
-    """requires_grad_ on the x it is given, clearing .grad before every pass: also right."""
-    x.requires_grad_(True)
+def jac_copy_constructed(f, x):
+    """torch.tensor(x, requires_grad=True) copies x (PyTorch warns that detach().clone() is preferred)."""
+    x = torch.tensor(x, requires_grad=True)
     u = f(x)
     rows = []
     for k in range(len(u)):
@@ -121,10 +512,6 @@ def jac_in_place_leaf(f, x):
         u.backward(gradient=_e(u, k), retain_graph=True)
         rows.append(x.grad.clone())
     return torch.stack(rows)
-
-
-def jac_numpy(f, x):
-    return jacobian_by_vjps(f, x).numpy()
 
 
 def test_jacobian_reference_passes(capsys):
@@ -139,13 +526,19 @@ def test_jacobian_stub_is_not_answered_yet(stub, capsys):
 
 
 @pytest.mark.parametrize("correct", [
-    jac_autograd_grad, jac_zero_, jac_scalar_entry, jac_weighted_sum, jac_forward_per_row,
-    jac_in_place_leaf, jac_numpy,
-], ids=["autograd.grad", "grad.zero_", "u[k].backward", "weighted-sum", "graph-per-row", "in-place-leaf",
-        "numpy"])
+    jac_autograd_grad, jac_zero_, jac_scalar_entry, jac_weighted_sum, jac_preallocated, jac_copy_constructed,
+], ids=["autograd.grad", "grad.zero_", "u[k].backward", "weighted-sum", "preallocated-float64",
+        "copy-constructed"])
 def test_jacobian_every_correct_form_passes(correct, capsys):
-    assert check("ch08-ex-jacobian", correct)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)    # the copy construction's own warning
+        assert check("ch08-ex-jacobian", correct)
     assert TICK in capsys.readouterr().out
+
+
+def test_jacobian_a_warning_of_the_learners_code_still_shows():
+    with pytest.warns(UserWarning, match="copy construct"):
+        check("ch08-ex-jacobian", jac_copy_constructed)
 
 
 def jac_transposed(f, x):
@@ -184,9 +577,10 @@ def jac_summed(f, x):
     return torch.stack(rows)
 
 
-def jac_cleared_after_reading(f, x):
-    """Uses the x it is given, clearing .grad only after reading each row: the old .grad leaks into row 0."""
-    x.requires_grad_(True)
+def jac_stale_in_row_0(f, x):
+    """Uses the given x when it already requires grad, and clears only after reading each row."""
+    if not x.requires_grad:
+        x = x.detach().requires_grad_()
     u = f(x)
     rows = []
     for k in range(len(u)):
@@ -208,14 +602,99 @@ def jac_columns_stacked(f, x):
     return torch.stack(rows, dim=1)
 
 
+def jac_aliased_rows(f, x):
+    """Cleared with zero_() in place and appended without clone(): every row is the one tensor x.grad."""
+    x = x.detach().requires_grad_()
+    u = f(x)
+    rows = []
+    for k in range(len(u)):
+        if x.grad is not None:
+            x.grad.zero_()
+        u.backward(_e(u, k), retain_graph=True)
+        rows.append(x.grad)
+    return torch.stack(rows)
+
+
+def jac_float32(f, x):
+    """torch.zeros(q, n) is float32: the float64 rows are rounded on the way in."""
+    x = x.detach().requires_grad_()
+    u = f(x)
+    J = torch.zeros(len(u), len(x))
+    for k in range(len(u)):
+        x.grad = None
+        u.backward(_e(u, k), retain_graph=True)
+        J[k] = x.grad
+    return J
+
+
+def jac_over_the_inputs(f, x):
+    """One row per entry of x instead of one per output."""
+    x = x.detach().requires_grad_()
+    u = f(x)
+    rows = []
+    for k in range(len(x)):
+        x.grad = None
+        u.backward(_e(u, k % len(u)), retain_graph=True)
+        rows.append(x.grad.clone())
+    return torch.stack(rows)
+
+
+def jac_numpy(f, x):
+    return jacobian_by_vjps(f, x).numpy()
+
+
+def jac_forward_per_row(f, x):
+    """A fresh leaf and a fresh graph for every row: f is called q + 1 times."""
+    rows = []
+    for k in range(f(x.detach()).shape[0]):
+        leaf = x.detach().requires_grad_()
+        u = f(leaf)
+        u.backward(gradient=_e(u, k))
+        rows.append(leaf.grad)
+    return torch.stack(rows)
+
+
+def jac_in_place_leaf(f, x):
+    """requires_grad_ on the x it is given, and its .grad wiped: the caller's x changes."""
+    x.requires_grad_(True)
+    u = f(x)
+    rows = []
+    for k in range(len(u)):
+        x.grad = None
+        u.backward(gradient=_e(u, k), retain_graph=True)
+        rows.append(x.grad.clone())
+    return torch.stack(rows)
+
+
+def jac_cleared_after_reading(f, x):
+    """Uses the x it is given, clearing .grad only after reading each row."""
+    x.requires_grad_(True)
+    u = f(x)
+    rows = []
+    for k in range(len(u)):
+        u.backward(_e(u, k), retain_graph=True)
+        rows.append(x.grad.clone())
+        x.grad = None
+    return torch.stack(rows)
+
+
 @pytest.mark.parametrize("wrong, fragment", [
     (jac_transposed, "transposed"),
     (jac_columns_stacked, "transpose of J"),
     (jac_not_cleared, "row k holds the sum of rows 0 to k"),
     (jac_ones, "vector of ones"),
     (jac_summed, "sum of the outputs"),
-    (jac_cleared_after_reading, "row 0 includes it"),
-], ids=["transposed", "stacked-as-columns", "not-cleared", "ones", "summed", "old-grad-in-row-0"])
+    (jac_stale_in_row_0, "Case 3 of 4.*row 0 includes it"),
+    (jac_aliased_rows, "every row is the last one.*x.grad.clone()"),
+    (jac_float32, "returned a float32 tensor.*dtype=x.dtype"),
+    (jac_over_the_inputs, "5 rows, one per entry of x.*one row per output"),
+    (jac_numpy, "returned a NumPy array"),
+    (jac_forward_per_row, "called f 4 times"),
+    (jac_in_place_leaf, "changed the x it was given: it now requires grad"),
+    (jac_cleared_after_reading, "changed the x it was given"),
+], ids=["transposed", "stacked-as-columns", "not-cleared", "ones", "summed", "old-grad-in-row-0",
+        "aliased-rows", "float32", "over-the-inputs", "numpy", "forward-per-row", "in-place-leaf",
+        "cleared-after-reading"])
 def test_jacobian_mistakes_are_named(wrong, fragment):
     with pytest.raises(AssertionError, match=fragment):
         check("ch08-ex-jacobian", wrong)
@@ -231,6 +710,18 @@ def test_jacobian_transposed_is_named_on_the_square_case():
         check("ch08-ex-jacobian", transposed_if_square)
 
 
+def test_jacobian_wiping_the_callers_old_grad_is_named():
+    """Case 3's x holds the caller's gradient: an answer that clears it has destroyed it."""
+    def wipes_the_old_grad(f, x):
+        J = jacobian_by_vjps(f, x)
+        if x.requires_grad:
+            x.grad = None
+        return J
+
+    with pytest.raises(WrongAnswer, match=r"its \.grad from earlier work was cleared"):
+        check("ch08-ex-jacobian", wipes_the_old_grad)
+
+
 def test_jacobian_of_a_non_leaf_gets_a_hint():
     """x.clone() of a tensor that requires grad is not a leaf: its .grad stays None."""
     def non_leaf(f, x):
@@ -244,7 +735,7 @@ def test_jacobian_of_a_non_leaf_gets_a_hint():
 
     with pytest.raises(TypeError) as raised:
         check("ch08-ex-jacobian", non_leaf)
-    assert any("not a leaf" in note for note in raised.value.__notes__)
+    assert "not a leaf" in notes(raised)
 
 
 def test_jacobian_rows_of_none_get_a_hint():
@@ -274,7 +765,7 @@ def test_jacobian_without_retain_graph_gets_a_hint():
 
     with pytest.raises(RuntimeError, match="second time") as raised:
         check("ch08-ex-jacobian", no_retain)
-    assert any("retain_graph=True" in note for note in raised.value.__notes__)
+    assert "retain_graph=True" in notes(raised)
 
 
 def test_jacobian_of_an_x_that_does_not_require_grad_gets_a_hint():
@@ -288,7 +779,23 @@ def test_jacobian_of_an_x_that_does_not_require_grad_gets_a_hint():
 
     with pytest.raises(RuntimeError, match="does not require grad") as raised:
         check("ch08-ex-jacobian", no_requires_grad)
-    assert any("requires_grad_()" in note for note in raised.value.__notes__)
+    assert "requires_grad_()" in notes(raised)
+
+
+def test_jacobian_backward_without_a_vector_gets_a_hint():
+    def no_gradient(f, x):
+        x = x.detach().requires_grad_()
+        u = f(x)
+        rows = []
+        for k in range(len(u)):
+            x.grad = None
+            u.backward(retain_graph=True)
+            rows.append(x.grad.clone())
+        return torch.stack(rows)
+
+    with pytest.raises(RuntimeError, match="scalar outputs") as raised:
+        check("ch08-ex-jacobian", no_gradient)
+    assert "u.backward(gradient=v)" in notes(raised)
 
 
 def test_jacobian_list_of_rows_is_refused_with_a_hint():
@@ -299,12 +806,37 @@ def test_jacobian_list_of_rows_is_refused_with_a_hint():
         check("ch08-ex-jacobian", as_list)
 
 
-@pytest.mark.parametrize("builder", [
-    lambda f, x: torch.autograd.functional.jacobian(f, x),
-    lambda f, x: torch.func.jacrev(f)(x),
-], ids=["autograd.functional.jacobian", "func.jacrev"])
-def test_jacobian_by_pytorchs_own_jacobian_fails(builder):
-    with pytest.raises(WrongAnswer, match="build it yourself"):
+def _wrapped(f):
+    def g(z):
+        return f(z)
+    return g
+
+
+def _rows_by_func_vjp(f, x):
+    u, vjp = torch.func.vjp(f, x.detach())
+    return torch.stack([vjp(e)[0] for e in torch.eye(len(u), dtype=u.dtype)])
+
+
+def _rows_by_functional_vjp(f, x):
+    u = f(x.detach())
+    eye = torch.eye(len(u), dtype=u.dtype)
+    return torch.stack([torch.autograd.functional.vjp(f, x.detach(), eye[k])[1] for k in range(len(u))])
+
+
+@pytest.mark.parametrize("builder, fragment", [
+    (lambda f, x: torch.autograd.functional.jacobian(f, x), "torch.autograd.functional"),
+    (lambda f, x: torch.func.jacrev(f)(x), "torch.func"),
+    (lambda f, x: torch.autograd.functional.jacobian(lambda z: f(z), x), "torch.autograd.functional"),
+    (lambda f, x: torch.func.jacrev(lambda z: f(z))(x), "torch.func"),
+    (lambda f, x: torch.autograd.functional.jacobian(_wrapped(f), x), "torch.autograd.functional"),
+    (lambda f, x: torch.func.jacfwd(_wrapped(f))(x), "torch.func"),
+    (lambda f, x: torch.autograd.functional.jacobian(f, x, vectorize=True), "torch.autograd.functional"),
+    (_rows_by_func_vjp, "torch.func"),
+    (_rows_by_functional_vjp, "torch.autograd.functional"),
+], ids=["functional.jacobian", "func.jacrev", "jacobian-of-a-lambda", "jacrev-of-a-lambda",
+        "jacobian-of-a-def", "jacfwd-of-a-def", "jacobian-vectorized", "func.vjp", "functional.vjp"])
+def test_jacobian_by_pytorchs_own_tools_fails_even_through_a_wrapper(builder, fragment):
+    with pytest.raises(WrongAnswer, match=f"f was called by {fragment}.*build it yourself"):
         check("ch08-ex-jacobian", builder)
 
 
@@ -316,6 +848,15 @@ def test_jacobian_answer_calling_the_referee_fails():
 def test_jacobian_answer_calling_the_checks_code_fails():
     with pytest.raises(RefereeCalled, match="mlp_course.exercises.ch08"):
         check("ch08-ex-jacobian", lambda f, x: ch08._jac(f, x))
+
+
+def test_jacobian_printing_f_is_allowed(capsys):
+    def printing(f, x):
+        print(f)
+        return jacobian_by_vjps(f, x)
+
+    assert check("ch08-ex-jacobian", printing)
+    assert "<f: R^5 -> R^3, tanh(M x + c)>" in capsys.readouterr().out
 
 
 def test_jacobian_cases_are_deterministic_and_the_referee_is_right():
@@ -338,9 +879,10 @@ def test_jacobian_cases_are_deterministic_and_the_referee_is_right():
     assert x3.requires_grad and x3.grad is not None
 
 
-@pytest.mark.parametrize("key, answer", [("ch08-ex-jacobian", jacobian_by_vjps),
+@pytest.mark.parametrize("key, answer", [("ch08-ex-train-loop", gradient_descent),
+                                         ("ch08-ex-jacobian", jacobian_by_vjps),
                                          ("ch08-ex-accumulate", lambda *args: accumulate_gradients(*args))],
-                         ids=["jacobian", "accumulate"])
+                         ids=["train-loop", "jacobian", "accumulate"])
 def test_a_check_leaves_the_learners_random_state_alone(key, answer, capsys):
     torch.manual_seed(123)
     expected = torch.rand(3)
@@ -349,14 +891,15 @@ def test_a_check_leaves_the_learners_random_state_alone(key, answer, capsys):
     assert torch.equal(torch.rand(3), expected)
 
 
-def test_jacobian_a_changed_input_cannot_spoil_later_cases(capsys):
+def test_jacobian_a_changed_input_is_named_and_cannot_spoil_later_checks(capsys):
     def correct_then_vandal(f, x):
         J = jacobian_by_vjps(f, x)
         with torch.no_grad():
             x.mul_(0.0)
         return J
 
-    assert check("ch08-ex-jacobian", correct_then_vandal)
+    with pytest.raises(WrongAnswer, match="its values were changed"):
+        check("ch08-ex-jacobian", correct_then_vandal)
     assert check("ch08-ex-jacobian", jacobian_by_vjps)
 
 
@@ -404,6 +947,13 @@ def acc_grad_zero_(model, loss_fn, batches):
         (loss_fn(model(X), y) * len(X) / N).backward()
 
 
+def acc_zeros_kept(model, loss_fn, batches):
+    model.zero_grad(set_to_none=False)
+    sizes = [len(X) for X, _ in batches]
+    for (X, y), n in zip(batches, sizes):
+        (n / sum(sizes) * loss_fn(model(X), y)).backward()
+
+
 def acc_divide_at_the_end(model, loss_fn, batches):
     """Each batch's mean times its size is its summed loss; divide the total by N at the end."""
     model.zero_grad()
@@ -428,9 +978,15 @@ def acc_autograd_grad(model, loss_fn, batches):
         p.grad = total
 
 
+def acc_returns_the_gradients_too(model, loss_fn, batches):
+    """'Return nothing': returning the gradients as well harms no caller, and passes."""
+    accumulate_gradients(model, loss_fn, batches)
+    return [p.grad for p in model.parameters()]
+
+
 def test_accumulate_reference_passes(capsys):
     assert check("ch08-ex-accumulate", accumulate_gradients)
-    assert capsys.readouterr().out == f"{TICK} accumulate_gradients passes all 3 test cases.\n"
+    assert capsys.readouterr().out == f"{TICK} accumulate_gradients passes all 4 test cases.\n"
 
 
 @pytest.mark.parametrize("stub", [accumulate_stub, None], ids=["raises", "None"])
@@ -440,8 +996,10 @@ def test_accumulate_stub_is_not_answered_yet(stub, capsys):
 
 
 @pytest.mark.parametrize("correct", [
-    acc_set_to_none, acc_optimizer, acc_grad_zero_, acc_divide_at_the_end, acc_autograd_grad,
-], ids=["grad-None", "optimizer.zero_grad", "grad.zero_", "divide-at-the-end", "autograd.grad"])
+    acc_set_to_none, acc_optimizer, acc_grad_zero_, acc_zeros_kept, acc_divide_at_the_end, acc_autograd_grad,
+    acc_returns_the_gradients_too,
+], ids=["grad-None", "optimizer.zero_grad", "grad.zero_", "zeros-kept", "divide-at-the-end", "autograd.grad",
+        "returns-the-gradients"])
 def test_accumulate_every_correct_form_passes(correct, capsys):
     assert check("ch08-ex-accumulate", correct)
     assert TICK in capsys.readouterr().out
@@ -485,6 +1043,19 @@ def acc_divided_by_N(model, loss_fn, batches):
         (loss_fn(model(X), y) / N).backward()
 
 
+def acc_weights_upside_down(model, loss_fn, batches):
+    model.zero_grad()
+    N = sum(len(X) for X, _ in batches)
+    for X, y in batches:
+        (loss_fn(model(X), y) * N / len(X)).backward()
+
+
+def acc_times_len_only(model, loss_fn, batches):
+    model.zero_grad()
+    for X, y in batches:
+        (loss_fn(model(X), y) * len(X)).backward()
+
+
 def acc_nothing_right(model, loss_fn, batches):
     for X, y in batches:
         loss_fn(model(X), y).backward()
@@ -497,6 +1068,35 @@ def acc_all_at_once(model, loss_fn, batches):
     loss_fn(model(X), y).backward()
 
 
+def acc_all_at_once_layer_by_layer(model, loss_fn, batches):
+    """All the examples at once, through the Sequential's layers one by one."""
+    model.zero_grad()
+    out = torch.cat([X for X, _ in batches])
+    for layer in model:
+        out = layer(out)
+    loss_fn(out, torch.cat([y for _, y in batches])).backward()
+
+
+def acc_all_at_once_functional_call(model, loss_fn, batches):
+    model.zero_grad()
+    out = torch.func.functional_call(model, dict(model.named_parameters()), (torch.cat([X for X, _ in batches]),))
+    loss_fn(out, torch.cat([y for _, y in batches])).backward()
+
+
+def acc_one_backward_for_all(model, loss_fn, batches):
+    """The right weights, but the batches' losses added up first: one backward pass, every graph kept."""
+    model.zero_grad()
+    N = sum(len(X) for X, _ in batches)
+    total = sum(loss_fn(model(X), y) * len(X) / N for X, y in batches)
+    total.backward()
+
+
+def acc_and_a_step(model, loss_fn, batches):
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    accumulate_gradients(model, loss_fn, batches)
+    optimizer.step()
+
+
 def acc_cleared_at_the_end(model, loss_fn, batches):
     accumulate_gradients(model, loss_fn, batches)
     model.zero_grad(set_to_none=True)
@@ -507,16 +1107,53 @@ def acc_cleared_at_the_end(model, loss_fn, batches):
     (acc_not_scaled, "sum of the gradients of the batches' mean losses"),
     (acc_zeroed_in_the_loop, "only the last batch's \\(scaled\\) gradient is left"),
     (acc_zeroed_in_the_loop_unscaled, "only the last batch's gradient is left"),
-    (acc_equal_weights, "Case 2 of 3.*every batch got the same weight"),
+    (acc_equal_weights, "Case 2 of 4.*every batch got the same weight"),
     (acc_divided_by_N, "divided by N"),
+    (acc_weights_upside_down, "the other way up"),
+    (acc_times_len_only, "multiplied by len\\(X\\) but not divided by N"),
     (acc_nothing_right, "two things"),
     (acc_all_at_once, "on 12 examples at once"),
+    (acc_all_at_once_layer_by_layer, "on 12 examples at once"),
+    (acc_all_at_once_functional_call, "on 12 examples at once"),
+    (acc_one_backward_for_all, "ran 1 backward pass\\(es\\) for 3 batches"),
+    (acc_and_a_step, "changed the parameters"),
     (acc_cleared_at_the_end, "0.weight.grad is None"),
 ], ids=["not-zeroed", "not-scaled", "zeroed-in-loop", "zeroed-in-loop-unscaled", "equal-weights",
-        "divided-by-N", "neither", "all-at-once", "cleared-at-the-end"])
+        "divided-by-N", "upside-down", "times-len-only", "neither", "all-at-once", "all-at-once-by-layers",
+        "all-at-once-functional-call", "one-backward", "and-a-step", "cleared-at-the-end"])
 def test_accumulate_mistakes_are_named(wrong, fragment):
     with pytest.raises(AssertionError, match=fragment):
         check("ch08-ex-accumulate", wrong)
+
+
+def acc_unguarded_zero_(model, loss_fn, batches):
+    for p in model.parameters():
+        p.grad.zero_()
+    N = sum(len(X) for X, _ in batches)
+    for X, y in batches:
+        (loss_fn(model(X), y) * len(X) / N).backward()
+
+
+def acc_scaled_under_no_grad(model, loss_fn, batches):
+    model.zero_grad()
+    N = sum(len(X) for X, _ in batches)
+    for X, y in batches:
+        loss = loss_fn(model(X), y)
+        with torch.no_grad():
+            scaled = loss * len(X) / N
+        scaled.backward()
+
+
+def test_accumulate_an_unguarded_zero_fails_on_the_fresh_model_with_a_hint():
+    with pytest.raises(AttributeError, match="zero_") as raised:
+        check("ch08-ex-accumulate", acc_unguarded_zero_)
+    assert "every .grad is None" in notes(raised) and "Case 4 of 4" in notes(raised)
+
+
+def test_accumulate_a_loss_scaled_under_no_grad_gets_a_hint():
+    with pytest.raises(RuntimeError, match="does not require grad") as raised:
+        check("ch08-ex-accumulate", acc_scaled_under_no_grad)
+    assert "computed under torch.no_grad()" in notes(raised)
 
 
 def test_accumulate_answer_calling_the_referee_fails():
@@ -535,9 +1172,9 @@ def test_accumulate_answer_calling_the_checks_code_fails():
         check("ch08-ex-accumulate", by_helper)
 
 
-def test_accumulate_cases_hold_stale_gradients_and_the_referee_is_right():
+def test_accumulate_cases_and_the_referee_is_right():
     cases = ch08.accumulation_cases()
-    assert [c.sizes for c in cases] == [[4, 4, 4], [5, 2, 3], [6, 1]]
+    assert [c.sizes for c in cases] == [[4, 4, 4], [5, 2, 3], [6, 1], [3, 5]]
     for case in cases:
         expected = ch08._gradients_of_all_batches_at_once(case)
         # The same gradient, by finite differences of the mean loss over all the examples, on a few weights.
@@ -553,10 +1190,12 @@ def test_accumulate_cases_hold_stale_gradients_and_the_referee_is_right():
                 down = case.loss_fn(case.model(X), y).item()
                 weight[index] = original
             assert abs((up - down) / 2e-6 - expected[0][index].item()) < 1e-7
-        assert all(s.abs().sum() > 0 for s in case.stale)
+    # Three models hold an old gradient; the last is fresh, with none.
+    assert all(s is not None and s.abs().sum() > 0 for case in cases[:3] for s in case.stale)
+    assert all(s is None for s in cases[3].stale)
 
 
-def test_accumulate_the_model_reaches_the_answer_with_its_stale_gradients():
+def test_accumulate_the_model_reaches_the_answer_as_the_case_says():
     seen = []
 
     def spy(model, loss_fn, batches):
@@ -564,17 +1203,28 @@ def test_accumulate_the_model_reaches_the_answer_with_its_stale_gradients():
         accumulate_gradients(model, loss_fn, batches)
 
     assert check("ch08-ex-accumulate", spy)
-    assert seen and all(all(flags) for flags in seen)
+    assert len(seen) == 4
+    assert all(all(flags) for flags in seen[:3]) and not any(seen[3])
 
 
-def test_accumulate_a_changed_model_or_batch_cannot_spoil_the_check(capsys):
+def test_accumulate_one_backward_pass_per_example_is_allowed(capsys):
+    """More backward passes than batches keep no more in memory: allowed."""
+    def per_example(model, loss_fn, batches):
+        model.zero_grad()
+        N = sum(len(X) for X, _ in batches)
+        for X, y in batches:
+            for i in range(len(X)):
+                (loss_fn(model(X[i:i + 1]), y[i:i + 1]) / N).backward()
+
+    assert check("ch08-ex-accumulate", per_example)
+
+
+def test_accumulate_a_changed_batch_cannot_spoil_the_check(capsys):
     def correct_then_vandal(model, loss_fn, batches):
         accumulate_gradients(model, loss_fn, batches)
         with torch.no_grad():
             for X, _ in batches:
                 X.mul_(0.0)
-            for p in model.parameters():
-                p.mul_(0.0)
         batches.clear()
 
     assert check("ch08-ex-accumulate", correct_then_vandal)
