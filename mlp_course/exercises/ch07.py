@@ -3,10 +3,13 @@
 * ``ch07-ex-sin``: ``sin(x)`` adds an operation to the engine: for a Value ``x`` it returns
   ``out = Value(math.sin(x.data), (x,), "sin")`` with ``out._backward`` set.
 * ``ch07-ex-depth``: ``depth(root)`` is the number of operations on the longest path from a
-  leaf up to ``root`` (a leaf alone has depth 0), computed without recursion.
+  leaf up to ``root`` (a leaf alone has depth 0), computed without recursion. The profiler
+  watches how deeply the answer's functions nest in themselves, so a recursion that raised
+  ``sys.setrecursionlimit`` fails too, and the limit is restored after every run.
 * ``ch07-ex-cross-entropy``: ``cross_entropy(logits, labels)`` is the softmax cross-entropy,
-  averaged over the examples, written with the engine's operations in a form that does not
-  overflow (a logit of 800 must work).
+  averaged over the examples, built from the engine's operations (no node with a ``_backward``
+  of the answer's own) in chapter 4's stable form: logits of 800 and of 1e20 must work, and so
+  must a row far below the others.
 
 Every check builds its inputs with the package's :class:`mlp_course.autograd.Value`, so the
 learner's answer receives package Values. The expected values come from referees that share
@@ -22,7 +25,9 @@ the checks' own code stay forbidden.
 from __future__ import annotations
 
 import math
+import re
 import sys
+from collections import deque
 from collections.abc import Callable
 
 import numpy as np
@@ -141,7 +146,14 @@ def _evaluate_sin(sin: Callable, case: SinCase) -> tuple[float, float, float]:
     where = f"In {case.text} at x = {case.x:g}"
 
     def checked_sin(argument):
-        return _returned_value(sin(argument), "sin", where)
+        out = _returned_value(sin(argument), "sin", where)
+        if not callable(out._backward):
+            raise WrongAnswer(
+                f"{where}: out._backward is {out._backward!r:.40}, not a function. out._backward must be the "
+                f"function itself: `out._backward = _backward`, without parentheses (with them, _backward runs "
+                f"at once, while out.grad is still 0, and what it returns, None, is stored)."
+            )
+        return out
 
     y = case.build(checked_sin, x, w)
     y.backward()
@@ -292,24 +304,95 @@ def depth_cases() -> tuple[list, list[str]]:
     return [((case,), case.depth) for case in cases], [case.name for case in cases]
 
 
-_RECURSION = ("your depth hit Python's recursion limit (RecursionError: {error}). A recursive function makes "
-              "one nested call per level of the graph, and Python allows only about {limit:,} nested calls; "
-              "the graph here is {depth:,} operations deep, and a loss summed over many examples is as deep as "
-              "it has examples. Work through the nodes in an order you keep yourself (for example the "
-              "chapter's topological_order, children before parents, or an explicit stack), storing each "
-              "node's depth in a dictionary.")
+#: More nested calls of one function than this, while the answer runs, is recursion: an answer that
+#: works through the nodes in an order it keeps itself never nests a function in itself, and the
+#: graphs of the check are either at most 32 operations deep (cases 1 to 6) or far deeper than this
+#: (1,501 and 3,000), so a recursive answer shows up, whatever the recursion limit.
+NESTING_LIMIT = 200
+
+_RECURSION = ("your depth {what}. The exercise asks for depth without recursion: a recursive function makes "
+              "one nested call per level of the graph, Python allows only about {limit:,} nested calls "
+              "(sys.getrecursionlimit(), 1,000 unless raised), and raising that limit only moves the failure further down: deep "
+              "enough, the interpreter's own stack overflows and the kernel crashes. The graph here is "
+              "{depth:,} operations deep, and a loss summed over N examples grows deeper with N. Work through "
+              "the nodes without recursion, in an order you keep yourself (for example the chapter's "
+              "topological_order, children before parents, or an explicit stack), storing each node's depth "
+              "in a dictionary.")
+
+
+class _RecursionWatch:
+    """While the answer runs: how deeply each function is nested in itself, by the profiler.
+
+    It chains to the profiler already in place (the watch of :class:`answer_running`), and on the
+    way out restores the profiler and the recursion limit, which an answer may have raised.
+    """
+
+    def __init__(self) -> None:
+        self.active: dict = {}      # code object -> how many of its frames are running now
+        self.deepest, self.function = 0, ""
+
+    def _profile(self, frame, event: str, arg) -> None:
+        if self.previous is not None:
+            self.previous(frame, event, arg)
+        if event == "call":
+            code = frame.f_code
+            nested = self.active.get(code, 0) + 1
+            self.active[code] = nested
+            if nested > self.deepest:
+                self.deepest, self.function = nested, code.co_name
+        elif event == "return":
+            code = frame.f_code
+            if self.active.get(code):
+                self.active[code] -= 1
+
+    @property
+    def recursed(self) -> bool:
+        return self.deepest > NESTING_LIMIT
+
+    def __enter__(self) -> "_RecursionWatch":
+        self.previous, self.limit = sys.getprofile(), sys.getrecursionlimit()
+        sys.setprofile(self._profile)
+        return self
+
+    def __exit__(self, kind, value, traceback) -> bool:
+        sys.setprofile(self.previous)
+        if sys.getrecursionlimit() != self.limit:
+            sys.setrecursionlimit(self.limit)
+        return False
 
 
 def _evaluate_depth(depth: Callable, case: DepthCase):
     try:
-        return depth(case.root)
+        with _RecursionWatch() as watch:
+            result = depth(case.root)
     except RecursionError as error:
+        what = f"hit Python's recursion limit (RecursionError: {error})"
         raise WrongAnswer(f"In {case.name}: " + _RECURSION.format(
-            error=error, limit=sys.getrecursionlimit(), depth=case.depth)) from None
+            what=what, depth=case.depth, limit=sys.getrecursionlimit())) from None
+    if watch.recursed:
+        what = (f"is recursive: {watch.function}() ran {watch.deepest:,} calls deep, each call inside the one "
+                f"before")
+        raise WrongAnswer(f"In {case.name}: " + _RECURSION.format(
+            what=what, depth=case.depth, limit=sys.getrecursionlimit()))
+    return result
 
 
 def _depth_mistake(**options) -> Callable:
     return lambda case: _depths(case.root, **options)
+
+
+def _deepest_first_visit(root: Value) -> int:
+    """The largest, over the graph's Values, of the number of steps from root down to each on the
+    shortest path (a breadth-first walk): the least that recording a node's depth "the first time the
+    walk reaches it" can give."""
+    level, queue = {id(root): 0}, deque([root])
+    while queue:
+        node = queue.popleft()
+        for child in node._prev:
+            if id(child) not in level:
+                level[id(child)] = level[id(node)] + 1
+                queue.append(child)
+    return max(level.values())
 
 
 #: (mistake, hint) pairs for ch07-ex-depth; a hint is given when the answer agrees with the mistake on
@@ -330,7 +413,21 @@ DEPTH_MISTAKES = (
                                           "longest path."),
     (lambda case: len(_nodes(case.root)) - 1, "this is the number of Values in the graph minus 1, not the "
                                               "length of its longest path."),
+    (lambda case: 1 if case.root._prev else 0,
+     "every node that is not a leaf gets depth 1, as if its children's depths were not known yet when its "
+     "turn came: the nodes are visited parents first (the topological order reversed, as backward() walks "
+     "it). A node's depth needs its children's, so walk the order as it is, children before parents."),
 )
+
+_FIRST_VISIT = ("the depth of each node is recorded the first time the walk reaches it, which is the length "
+                "of one path to it, not always the longest (in y = log(tanh(exp(x) + 1)) x, x lies 1 step "
+                "below y directly and 5 steps below it through log, tanh, + and exp). The depth needs the "
+                "longest path: take the "
+                "max over all the children once all their depths are known (children before parents), or "
+                "keep updating a node's distance from the root to the max over all its parents.")
+
+_GENERIC_FACTOR = re.compile(r" It is \S+ times the expected value: look for a missing or extra constant factor "
+                             r"\(a sum instead of a mean, a factor 2, 1/N, \.\.\.\)\.")
 
 
 def _depth_hint(depth: Callable, cases: list) -> str:
@@ -340,13 +437,19 @@ def _depth_hint(depth: Callable, cases: list) -> str:
     the graph's nodes both give 1), so the mistake is named only when it explains all of them."""
     small = [case for (case,), _ in cases if len(_nodes(case.root)) <= 100]
     try:
-        with answer_running(ENGINE):
+        with answer_running(ENGINE), _RecursionWatch():
             results = [depth(case.root) for case in small]
     except Exception:  # the answer fails elsewhere: no hint rather than a wrong one
         return ""
     for mistake, hint in DEPTH_MISTAKES:
         if all(mistake(case) == result for case, result in zip(small, results)):
             return f" Likely mistake: {hint}"
+    try:
+        between = all(_deepest_first_visit(case.root) <= result <= case.depth for case, result in zip(small, results))
+    except TypeError:  # not numbers
+        return ""
+    if between and any(result != case.depth for case, result in zip(small, results)):
+        return f" Likely mistake: {_FIRST_VISIT}"
     return ""
 
 
@@ -361,10 +464,11 @@ def _check_depth(depth):
     except RefereeCalled:
         raise
     except WrongAnswer as wrong:
-        hint = _depth_hint(depth, cases)
-        if not hint:
-            raise
-        raise WrongAnswer(str(wrong) + hint) from None
+        # A depth is a whole number: the generic "k times the expected value" of a mean or a sum is noise here.
+        message = _GENERIC_FACTOR.sub("", str(wrong))
+        if "without recursion" not in message:
+            message += _depth_hint(depth, cases)
+        raise WrongAnswer(message) from None
 
 
 # --------------------------------------------------------------------------
@@ -400,15 +504,22 @@ def cross_entropy_by_torch(case: CrossEntropyCase) -> tuple[float, np.ndarray]:
 
 @referee
 def cross_entropy_by_numpy(case: CrossEntropyCase) -> tuple[float, np.ndarray]:
-    """The same with NumPy: log-sum-exp with the row's max taken out; the gradient (P - Y) / N."""
+    """The same with NumPy, as chapter 4 computes it: -log P = (c - z_label) + log(sum_k exp(z_k - c)),
+    with c the row's largest logit; the gradient (P - Y) / N."""
     Z, N = case.logits, len(case.labels)
-    m = Z.max(axis=1, keepdims=True)
-    log_sum_exp = m[:, 0] + np.log(np.exp(Z - m).sum(axis=1))
-    loss = np.mean(log_sum_exp - Z[np.arange(N), case.labels])
-    P = np.exp(Z - log_sum_exp[:, None])
+    c = Z.max(axis=1, keepdims=True)
+    sums = np.exp(Z - c).sum(axis=1)
+    loss = np.mean((c[:, 0] - Z[np.arange(N), case.labels]) + np.log(sums))
+    P = np.exp(Z - c) / sums[:, None]
     Y = np.zeros_like(Z)
     Y[np.arange(N), case.labels] = 1.0
     return float(loss), (P - Y) / N
+
+
+#: The rows of the case with logits of 800: exp(800) overflows, a probability of exp(-1600) rounds to
+#: 0, and the last row lies so far below the others that one shift c for the whole batch underflows it.
+EXTREME_LOGITS = ([800.0, 0.0, -800.0], [-800.0, 0.0, 800.0], [5.0, 800.0, 1.0], [-800.0, -805.0, -810.0])
+EXTREME_LABELS = (2, 1, 1, 0)
 
 
 def _ce_cases() -> list[CrossEntropyCase]:
@@ -419,8 +530,10 @@ def _ce_cases() -> list[CrossEntropyCase]:
         CrossEntropyCase("three examples, five classes", 3 * rng.normal(size=(3, 5)), [4, 1, 0]),
         CrossEntropyCase("two examples, two classes", [[0.3, -0.4], [1.5, 2.5]], [1, 0]),
         CrossEntropyCase("equal logits: the loss is log K", [[1.0, 1.0, 1.0, 1.0]], [3]),
-        CrossEntropyCase("logits of 800 and -800: exp(800) overflows a float", [[800.0, 0.0, -800.0],
-                         [-800.0, 0.0, 800.0], [5.0, 800.0, 1.0]], [2, 1, 1], extreme=True),
+        CrossEntropyCase("logits of 800 and -800, and a row far below 800: exp(800) overflows a float",
+                         EXTREME_LOGITS, EXTREME_LABELS, extreme=True),
+        CrossEntropyCase("logits of 1e20 and 1e17 (chapter 4): near 1e20, c + log 3 rounds to c",
+                         [[1e20, 1e20, 1e20], [1e17, 1e17 - 64, 1e17]], [0, 1]),
     ]
 
 
@@ -436,14 +549,42 @@ def cross_entropy_cases() -> tuple[list, list[str]]:
     return cases, [case.name for case in _ce_cases()]
 
 
-_UNSTABLE = ("In the case with logits of 800 and -800, your cross_entropy raised {kind}: {error}. "
-             "{why} Chapter 4's log-sum-exp avoids this: with m the largest logit of the example, "
-             "log(sum_k exp(z_k)) = m + log(sum_k exp(z_k - m)), where every exp(z_k - m) is at most 1 and "
-             "the sum is at least 1; then the loss of the example is that minus the logit of its label, "
-             "with no probability computed at all.")
-_WHY_OVERFLOW = "The exp of a raw logit overflows as soon as one logit is large."
+_STABLE_FORM = ("Chapter 4's log-softmax avoids this: with c the largest logit of the example, its loss is "
+                "-log P = (c - z_label) + log(sum_k exp(z_k - c)), where every exp(z_k - c) is at most 1 and "
+                "the sum is at least 1, so nothing overflows and no probability is computed at all.")
+_UNSTABLE = ("In the case with logits of 800 and -800, your cross_entropy raised {kind}: {error}. {why} "
+             + _STABLE_FORM)
+_WHY_OVERFLOW = ("exp overflows as soon as its argument passes about 709.78: a large raw logit does, and so does a "
+                 "logit minus anything less than the largest logit of its row.")
 _WHY_LOG_ZERO = ("A probability as small as exp(-1600) rounds to 0, and log(0) does not exist: taking the log of "
                  "a softmax probability fails when the network is confidently wrong.")
+_ONE_SHIFT = ("In the case with logits of 800 and -800, your cross_entropy raised {kind}: {error}, although it "
+              "works on each of the case's rows alone. Likely mistake: one c for the whole batch, the largest "
+              "logit of all N rows. A row whose logits all lie far below it, such as (-800, -805, -810) next "
+              "to a row with 800, then gets exp(z_k - c) = 0 for every k, and log(0) fails. Take c per "
+              "example, the largest logit of that example's own row: "
+              "-log P = (c - z_label) + log(sum_k exp(z_k - c)).")
+
+#: The operations of the engine, by the ``_op`` they give their result.
+ENGINE_OPERATIONS = ("+", "-", "*", "/", "neg", "exp", "log", "tanh", "relu", "sigmoid", "**k")
+
+
+def _works_row_by_row(cross_entropy: Callable, case: CrossEntropyCase) -> bool:
+    """Whether the answer runs without an error on each row of the case alone."""
+    for row, label in zip(case.logits, case.labels):
+        try:
+            cross_entropy([[Value(float(z)) for z in row]], [label])
+        except Exception:
+            return False
+    return True
+
+
+def _own_node(loss: Value) -> Value | None:
+    """A node of the loss's graph whose _backward is not the engine's, if there is one."""
+    for node in loss.topological_order():
+        if getattr(node._backward, "__module__", None) != Value.__module__:
+            return node
+    return None
 
 
 def _evaluate_cross_entropy(cross_entropy: Callable, case: CrossEntropyCase):
@@ -453,31 +594,49 @@ def _evaluate_cross_entropy(cross_entropy: Callable, case: CrossEntropyCase):
     except (OverflowError, ValueError, ZeroDivisionError) as error:
         if not case.extreme:
             raise
+        if not isinstance(error, OverflowError) and _works_row_by_row(cross_entropy, case):
+            raise WrongAnswer(_ONE_SHIFT.format(kind=type(error).__name__, error=error)) from None
         why = _WHY_OVERFLOW if isinstance(error, OverflowError) else _WHY_LOG_ZERO
         raise WrongAnswer(_UNSTABLE.format(kind=type(error).__name__, error=error, why=why)) from None
     loss = _returned_value(loss, "cross_entropy", f"For {case!r}")
+    own = _own_node(loss)
+    if own is not None:
+        raise WrongAnswer(
+            f"For {case!r}: the loss's graph holds a node of your own (_op {own._op!r}) whose _backward you "
+            f"wrote, so it computes its gradient by hand. Build the loss from the engine's operations "
+            f"({', '.join(ENGINE_OPERATIONS)}) and let backward() find the gradient."
+        )
     loss.backward()
     return loss.data, np.array([[z.grad for z in row] for row in logits])
 
 
-def _ce_with(reduce="mean", sign=1.0, add_max_back=True, target="label"):
+def _ce_with(reduce="mean", sign=1.0, add_max_back=True, target="label", lse_first=False):
     """A cross-entropy with one step done wrong, in NumPy: the model of one known mistake."""
 
     def mistake(case: CrossEntropyCase):
         Z, labels = case.logits, np.array(case.labels)
         N, K = Z.shape
-        m = Z.max(axis=1, keepdims=True)
-        P = np.exp(Z - m) / np.exp(Z - m).sum(axis=1, keepdims=True)
-        log_sum_exp = np.log(np.exp(Z - m).sum(axis=1)) + (m[:, 0] if add_max_back else 0.0)
+        c = Z.max(axis=1, keepdims=True)
+        sums = np.exp(Z - c).sum(axis=1)
+        P = np.exp(Z - c) / sums[:, None]
         k = labels if target == "label" else Z.argmax(axis=1)
+        shift = c[:, 0] if add_max_back else 0.0
+        if lse_first:   # c + log(sum) first, the label's logit subtracted after
+            per_example = (shift + np.log(sums)) - Z[np.arange(N), k]
+        else:
+            per_example = (shift - Z[np.arange(N), k]) + np.log(sums)
         Y = np.zeros_like(Z)
         Y[np.arange(N), k] = 1.0
-        per_example, dZ = sign * (log_sum_exp - Z[np.arange(N), k]), sign * (P - Y)
         scale = {"mean": 1 / N, "sum": 1.0, "all": 1 / (N * K)}[reduce]
-        return float(per_example.sum() * scale), dZ * scale
+        return float(sign * per_example.sum() * scale), sign * (P - Y) * scale
 
     return mistake
 
+
+_LSE_FIRST = ("the log-sum-exp is computed first, c + log(sum_k exp(z_k - c)), and the label's logit is "
+              "subtracted after. Near 1e20 the floats are 16,384 apart, so adding log(sum ...), at most log K, "
+              "to c changes nothing, and the loss of a row of 1e20s comes out as 0 instead of log 3. Subtract "
+              "first, as chapter 4 does: (c - z_label) + log(sum_k exp(z_k - c)).")
 
 #: (mistake, hint) pairs for ch07-ex-cross-entropy.
 CROSS_ENTROPY_MISTAKES = (
@@ -485,13 +644,14 @@ CROSS_ENTROPY_MISTAKES = (
                              "sum by N, the number of examples."),
     (_ce_with(reduce="all"), "the sum is divided by N K, the number of logits: the mean runs over the N "
                              "examples only."),
-    (_ce_with(sign=-1.0), "the sign is flipped: the loss of an example is log(sum_k exp(z_k)) minus the logit "
-                          "of its label, a positive number."),
-    (_ce_with(add_max_back=False), "the largest logit m was taken out of the log-sum-exp and not added back: "
-                                   "log(sum_k exp(z_k)) = m + log(sum_k exp(z_k - m)). (The gradients do not "
-                                   "see the constant, the value does.)"),
+    (_ce_with(sign=-1.0), "the sign is flipped: the loss of an example is -log P = (c - z_label) + "
+                          "log(sum_k exp(z_k - c)), a positive number."),
+    (_ce_with(add_max_back=False), "the largest logit c was taken out and not put back: the loss of an "
+                                   "example is (c - z_label) + log(sum_k exp(z_k - c)). (The gradients do "
+                                   "not see the constant, the value does.)"),
     (_ce_with(target="argmax"), "the logit subtracted is the largest one, that of the predicted class, not "
                                 "that of the example's label."),
+    (_ce_with(lse_first=True), _LSE_FIRST),
 )
 
 

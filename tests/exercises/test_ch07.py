@@ -8,6 +8,8 @@ notebook; the depth exercise builds on the chapter's topological order, copied h
 from __future__ import annotations
 
 import math
+import sys
+from collections import deque
 
 import numpy as np
 import pytest
@@ -70,9 +72,8 @@ def cross_entropy(logits, labels):
     """Mean softmax cross-entropy of N rows of K logits (Values) against N class indices: a Value."""
     losses = []
     for row, label in zip(logits, labels):
-        m = max(z.data for z in row)
-        log_sum_exp = m + sum((z - m).exp() for z in row).log()
-        losses.append(log_sum_exp - row[label])
+        c = max(z.data for z in row)                     # a constant: it changes no gradient
+        losses.append((c - row[label]) + sum((z - c).exp() for z in row).log())
     return sum(losses) / len(losses)
 
 
@@ -91,7 +92,7 @@ def cross_entropy_stub(logits, labels):
     raise NotImplementedError("replace this line with your code")
 
 
-REFERENCES = {SIN: (sin, "sin", 6), DEPTH: (depth, "depth", 8), CE: (cross_entropy, "cross_entropy", 6)}
+REFERENCES = {SIN: (sin, "sin", 6), DEPTH: (depth, "depth", 8), CE: (cross_entropy, "cross_entropy", 7)}
 STUBS = {SIN: sin_stub, DEPTH: depth_stub, CE: cross_entropy_stub}
 
 
@@ -167,7 +168,16 @@ def test_the_cases_catch_what_they_are_for():
     depths = [expected for _, expected in ch07.depth_cases()[0]]
     assert depths[0] == 0 and max(depths) > 2_000                          # a leaf; deeper than any default limit
     extreme = [case for (case,), _ in ch07.cross_entropy_cases()[0] if case.extreme]
-    assert extreme and np.abs(extreme[0].logits).max() == 800
+    assert extreme and extreme[0].logits.max() == 800 and extreme[0].logits.min() <= -800
+    assert any(row.max() <= -800 for row in extreme[0].logits)             # a row far below the batch's max
+    huge = [case for (case,), _ in ch07.cross_entropy_cases()[0] if case.logits.max() >= 1e20]
+    assert huge and 1e20 + math.log(3) == 1e20                             # chapter 4's row: c + log 3 is c
+
+
+def test_the_huge_logits_are_where_the_order_matters():
+    (case,), (loss, _) = [pair for pair in ch07.cross_entropy_cases()[0] if pair[0][0].logits.max() >= 1e20][0]
+    np.testing.assert_allclose(loss, (math.log(3) + 64 + math.log(2 + math.exp(-64))) / 2, rtol=1e-12)
+    assert ce_variant(lse_first=True)([[Value(z) for z in row] for row in case.logits], case.labels).data == 32
 
 
 def test_the_cases_are_deterministic():
@@ -210,6 +220,16 @@ def _captured_upstream(x):
     return out
 
 
+def _backward_called(x):
+    out = Value(math.sin(x.data), (x,), "sin")
+
+    def _backward():
+        x.grad += math.cos(x.data) * out.grad
+
+    out._backward = _backward()                          # called: None is stored
+    return out
+
+
 SIN_WRONG = {
     "= instead of +=": (sin_variant(grad=lambda x, out: setattr(x, "grad", math.cos(x.data) * out.grad)),
                         "overwrites what the other uses of x"),
@@ -230,6 +250,7 @@ SIN_WRONG = {
     "into out.grad": (sin_variant(grad=lambda x, out: setattr(out, "grad", out.grad + math.cos(x.data))),
                       "no gradient reaches x through sin"),
     "cos forward": (sin_variant(forward=math.cos), "should be math.sin\\(x.data\\)"),
+    "out._backward = _backward()": (_backward_called, "is None, not a function.*without parentheses"),
 }
 
 
@@ -333,6 +354,79 @@ def depth_recursive(root):
     return 1 + max(depth_recursive(child) for child in root._prev) if root._prev else 0
 
 
+def depth_recursive_raised_limit(root):
+    """Recursion after raising the limit, which it leaves raised."""
+    sys.setrecursionlimit(20_000)
+    return depth_recursive(root)
+
+
+def depth_memoised_recursion(root):
+    memo = {}
+
+    def visit(node):
+        if node not in memo:
+            memo[node] = 1 + max(visit(child) for child in node._prev) if node._prev else 0
+        return memo[node]
+
+    return visit(root)
+
+
+def depth_memoised_raised_limit(root):
+    sys.setrecursionlimit(20_000)
+    return depth_memoised_recursion(root)
+
+
+def depth_recursive_raised_and_restored(root):
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(10_000)
+    try:
+        return depth_memoised_recursion(root)
+    finally:
+        sys.setrecursionlimit(old)
+
+
+def depth_breadth_first(root):
+    """The level at which a breadth-first walk from the root first sees each node: shortest paths."""
+    level, queue = {root: 0}, deque([root])
+    while queue:
+        node = queue.popleft()
+        for child in node._prev:
+            if child not in level:
+                level[child] = level[node] + 1
+                queue.append(child)
+    return max(level.values())
+
+
+def depth_at_first_visit(root):
+    """A depth-first walk with a visited set that records a node's depth when it first sees it."""
+    best, seen, stack = 0, set(), [(root, 0)]
+    while stack:
+        node, k = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        best = max(best, k)
+        stack.extend((child, k + 1) for child in node._prev)
+    return best
+
+
+def depth_first_assignment_wins(root):
+    """Distance from the root, parents first, but the first distance found is kept."""
+    distance = {root: 0}
+    for node in reversed(topological_order(root)):
+        for child in node._prev:
+            distance.setdefault(child, distance[node] + 1)
+    return max(distance.values())
+
+
+def depth_parents_first(root):
+    """The chapter's recipe, but walking the order backwards: children are not done yet."""
+    depths = {}
+    for node in reversed(topological_order(root)):
+        depths[node] = 1 + max((depths.get(child, 0) for child in node._prev), default=-1)
+    return depths[root]
+
+
 DEPTH_WRONG = {
     "counts Values": (depth_variant(leaf=1), "counts the Values on the longest path"),
     "min": (depth_variant(combine=min), "shortest path"),
@@ -341,7 +435,15 @@ DEPTH_WRONG = {
     "last child only": (lambda root: depth_variant(children=lambda node: node._prev[-1:])(root),
                         "only the last child"),
     "number of Values": (lambda root: len(topological_order(root)), "number of Values in the graph"),
-    "recursive": (depth_recursive, "recursion limit"),
+    "recursive, limit raised": (depth_recursive_raised_limit, "is recursive: depth_recursive\\(\\) ran .* calls deep"
+                                ".*without recursion"),
+    "recursive, limit raised and restored": (depth_recursive_raised_and_restored, "is recursive.*without recursion"),
+    "memoised recursion": (depth_memoised_recursion, "without recursion"),
+    "memoised recursion, limit raised": (depth_memoised_raised_limit, "is recursive: visit\\(\\) ran .* calls deep"),
+    "breadth-first levels": (depth_breadth_first, "recorded the first time the walk reaches it"),
+    "depth at the first visit": (depth_at_first_visit, "recorded the first time the walk reaches it"),
+    "first assignment wins": (depth_first_assignment_wins, "recorded the first time the walk reaches it"),
+    "parents first": (depth_parents_first, "visited parents first"),
 }
 
 
@@ -353,8 +455,34 @@ def test_depth_mistakes_are_rejected_with_their_hint(name):
 
 
 def test_the_recursion_message_says_why():
-    with pytest.raises(WrongAnswer, match="RecursionError.*nested calls.*explicit stack"):
+    with pytest.raises(WrongAnswer, match="RecursionError.*without recursion.*nested calls.*explicit stack"):
         check(DEPTH, depth_recursive)
+
+
+@pytest.mark.parametrize("answer", [depth_memoised_raised_limit, depth_recursive_raised_and_restored])
+def test_a_raised_recursion_limit_is_restored_and_fails_again(answer):
+    limit = sys.getrecursionlimit()
+    for _ in range(2):                                   # the second run finds the limit as it was
+        with pytest.raises(WrongAnswer, match="without recursion"):
+            check(DEPTH, answer)
+        assert sys.getrecursionlimit() == limit
+    with pytest.raises(WrongAnswer, match="without recursion"):
+        check(DEPTH, depth_memoised_recursion)           # after them, plain recursion still fails
+
+
+def test_the_check_leaves_the_profiler_as_it_found_it():
+    before = sys.getprofile()
+    check(DEPTH, depth)
+    with pytest.raises(WrongAnswer):
+        check(DEPTH, depth_memoised_raised_limit)
+    assert sys.getprofile() is before
+
+
+def test_a_whole_number_gets_no_generic_factor_hint():
+    with pytest.raises(WrongAnswer) as wrong:
+        check(DEPTH, depth_parents_first)                 # result 1, expected 3
+    assert "times the expected value" not in str(wrong.value)
+    assert "result is 1, expected 3" in str(wrong.value)
 
 
 def depth_with_own_stack(root):
@@ -381,7 +509,29 @@ def depth_with_the_packages_order(root):
     return depths[id(root)]
 
 
-@pytest.mark.parametrize("correct", [depth_with_own_stack, depth_with_the_packages_order])
+def depth_longest_from_the_root(root):
+    """The longest distance from the root down to each node, parents first, then the largest."""
+    distance = {root: 0}
+    for node in reversed(topological_order(root)):
+        for child in node._prev:
+            distance[child] = max(distance.get(child, 0), distance[node] + 1)
+    return max(distance.values())
+
+
+def depth_with_a_shallow_helper(root):
+    """A helper function called once per node, not nested: no recursion."""
+    depths = {}
+
+    def place(node):
+        depths[node] = 1 + max(depths[c] for c in node._prev) if node._prev else 0
+
+    for node in topological_order(root):
+        place(node)
+    return depths[root]
+
+
+@pytest.mark.parametrize("correct", [depth_with_own_stack, depth_with_the_packages_order, depth_longest_from_the_root,
+                                     depth_with_a_shallow_helper])
 def test_depth_correct_forms_pass(correct, capsys):
     assert check(DEPTH, correct)
 
@@ -401,20 +551,72 @@ def test_depth_that_is_the_packages_own_code_is_refused():
 # --------------------------------------------------------------------------
 
 
-def ce_variant(shift=True, add_back=True, reduce="mean", sign=1.0, target=None):
+def ce_variant(shift=True, add_back=True, reduce="mean", sign=1.0, target=None, lse_first=False, batch_max=False):
     """A cross_entropy with one piece written another way (right or wrong)."""
 
     def answer(logits, labels):
         losses = []
+        batch_c = max(z.data for row in logits for z in row)
         for row, label in zip(logits, labels):
-            m = max(z.data for z in row) if shift else 0.0
-            log_sum_exp = sum((z - m).exp() for z in row).log() + (m if add_back else 0.0)
+            c = batch_c if batch_max else max(z.data for z in row) if shift else 0.0
+            log_sum = sum((z - c).exp() for z in row).log()
             k = label if target is None else target(row, label)
-            losses.append(sign * (log_sum_exp - row[k]))
+            put_back = c if add_back else 0.0
+            if lse_first:                                  # the log-sum-exp first, minus the label's logit after
+                losses.append(sign * ((put_back + log_sum) - row[k]))
+            else:
+                losses.append(sign * ((put_back - row[k]) + log_sum))
         total = sum(losses)
         return {"mean": total / len(losses), "sum": total, "all": total / (len(losses) * len(logits[0]))}[reduce]
 
     return answer
+
+
+def ce_lse_first_max_as_a_value(logits, labels):
+    total = 0
+    for row, label in zip(logits, labels):
+        c = max(row, key=lambda z: z.data)
+        total = total + (c + sum((z - c).exp() for z in row).log() - row[label])
+    return total * (1 / len(labels))
+
+
+def ce_lse_first_loops(logits, labels):
+    out = Value(0.0)
+    for row, label in zip(logits, labels):
+        c = max(z.data for z in row)
+        s = Value(0.0)
+        for z in row:
+            s = s + (z - c).exp()
+        out = out + (s.log() + c - row[label]) / len(logits)
+    return out
+
+
+def ce_shift_by_label(logits, labels):
+    losses = []
+    for row, label in zip(logits, labels):
+        c = row[label].data
+        losses.append((c - row[label]) + sum((z - c).exp() for z in row).log())
+    return sum(losses) / len(losses)
+
+
+def ce_own_node(logits, labels):
+    """The loss and (P - Y) / N in NumPy, in one hand-made node: not the engine's operations."""
+    Z = np.array([[z.data for z in row] for row in logits])
+    N = len(labels)
+    c = Z.max(axis=1, keepdims=True)
+    log_P = (Z - c) - np.log(np.exp(Z - c).sum(axis=1, keepdims=True))
+    Y = np.zeros_like(Z)
+    Y[np.arange(N), labels] = 1.0
+    G = (np.exp(log_P) - Y) / N
+    flat = [z for row in logits for z in row]
+    out = Value(float(-log_P[np.arange(N), labels].mean()), flat, "ce")
+
+    def _backward():
+        for z, g in zip(flat, G.ravel()):
+            z.grad += g * out.grad
+
+    out._backward = _backward
+    return out
 
 
 def ce_log_of_probability(logits, labels):
@@ -430,12 +632,19 @@ CE_WRONG = {
     "sum": (ce_variant(reduce="sum"), "summed: the loss is their mean"),
     "divided by N K": (ce_variant(reduce="all"), "divided by N K"),
     "sign": (ce_variant(sign=-1.0), "the sign is flipped"),
-    "max not added back": (ce_variant(add_back=False), "not added back"),
+    "max not added back": (ce_variant(add_back=False), "not put back"),
     "predicted class": (ce_variant(target=lambda row, label: max(range(len(row)), key=lambda k: row[k].data)),
                         "the predicted class"),
-    "no max subtracted": (ce_variant(shift=False), "raised OverflowError.*log-sum-exp"),
+    "no max subtracted": (ce_variant(shift=False), "raised OverflowError.*log-softmax"),
     "log of a probability": (ce_log_of_probability, "raised ValueError.*rounds to 0"),
     "a float": (lambda logits, labels: ce_variant()(logits, labels).data, "should return a Value"),
+    "log-sum-exp first (the old reference)": (ce_variant(lse_first=True), "log-sum-exp is computed first.*16,384"),
+    "log-sum-exp first, c a Value, times 1/N": (ce_lse_first_max_as_a_value, "log-sum-exp is computed first"),
+    "log-sum-exp first, each term divided by N": (ce_lse_first_loops, "log-sum-exp is computed first"),
+    "one c for the whole batch": (ce_variant(batch_max=True), "works on each of the case's rows alone.*one c for "
+                                                             "the whole batch"),
+    "shift by the label's logit": (ce_shift_by_label, "raised OverflowError.*log-softmax"),
+    "a node of its own with (P - Y) / N": (ce_own_node, "a node of your own \\(_op 'ce'\\).*engine's operations"),
 }
 
 
@@ -450,21 +659,44 @@ def ce_max_as_a_value(logits, labels):
     """The largest logit kept as a Value: its gradients cancel, so the result is the same."""
     losses = []
     for row, label in zip(logits, labels):
-        m = max(row, key=lambda z: z.data)
-        losses.append(m + sum((z - m).exp() for z in row).log() - row[label])
+        c = max(row, key=lambda z: z.data)
+        losses.append((c - row[label]) + sum((z - c).exp() for z in row).log())
     return sum(losses) * (1 / len(losses))
 
 
 def ce_log_softmax(logits, labels):
-    """-log P as -(z_y - m - log sum exp(z - m)), the log-softmax written out."""
+    """-log P as -((z_y - c) - log sum exp(z - c)), the log-softmax written out."""
     total = 0
     for row, label in zip(logits, labels):
-        m = max(z.data for z in row)
-        total = total - ((row[label] - m) - sum((z - m).exp() for z in row).log())
+        c = max(z.data for z in row)
+        total = total - ((row[label] - c) - sum((z - c).exp() for z in row).log())
     return total / len(labels)
 
 
-@pytest.mark.parametrize("correct", [ce_variant(), ce_max_as_a_value, ce_log_softmax])
+def ce_shifted_list(logits, labels):
+    """The row shifted once, as chapter 4's log_softmax does: log P = shifted[y] - log sum exp(shifted)."""
+    losses = []
+    for row, label in zip(logits, labels):
+        c = max(z.data for z in row)
+        shifted = [z - c for z in row]
+        losses.append(-(shifted[label] - sum(s.exp() for s in shifted).log()))
+    return sum(losses) / len(losses)
+
+
+def ce_loops_each_term_divided(logits, labels):
+    """Explicit loops, each example's term divided by N, in chapter 4's order."""
+    out = Value(0.0)
+    for i, row in enumerate(logits):
+        c = max(z.data for z in row)
+        s = Value(0.0)
+        for z in row:
+            s = s + (z - c).exp()
+        out = out + ((c - row[labels[i]]) + s.log()) / len(logits)
+    return out
+
+
+@pytest.mark.parametrize("correct", [ce_variant(), ce_max_as_a_value, ce_log_softmax, ce_shifted_list,
+                                     ce_loops_each_term_divided])
 def test_cross_entropy_correct_forms_pass(correct, capsys):
     assert check(CE, correct)
 
