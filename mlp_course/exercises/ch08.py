@@ -4,17 +4,17 @@
   gradient descent on a list of leaf tensors, in place, and returns the loss of every step, each
   measured before its step's update. ``loss_fn()`` takes no argument. The referee is
   ``torch.optim.SGD``.
-* ``ch08-ex-jacobian``: ``jacobian_by_vjps(f, x)`` returns the Jacobian of ``f`` at ``x``, a
-  tensor of shape ``(q, n)`` for ``x`` of ``n`` entries and ``f(x)`` of ``q``, built row by row
-  from backward passes (vector-Jacobian products) through the graph of one call of ``f``. The
-  referee is ``torch.autograd.functional.jacobian``.
+* ``ch08-ex-jacobian``: ``jacobian_by_vjps(fn, x)`` returns the Jacobian of ``fn`` at ``x``, a
+  tensor of shape ``(n_out, n_in)`` for ``x`` of ``n_in`` entries and ``fn(x)`` of ``n_out``, built
+  row by row from backward passes (vector-Jacobian products) through the graph of one call of
+  ``fn``. The referee is ``torch.autograd.functional.jacobian``.
 * ``ch08-ex-accumulate``: ``accumulate_gradients(model, loss_fn, batches)`` leaves in every
   parameter's ``.grad`` the gradient of the mean loss over all the examples of ``batches``,
   running one batch at a time, with one backward pass per batch. The referee runs the model once
   on all the batches put together.
 
-Every answer uses PyTorch (``allowed_modules=("torch",)``). The functions ``f`` and ``loss_fn``
-that the checks pass are the checks' own: the answer may call them, but ``f`` not through a
+Every answer uses PyTorch (``allowed_modules=("torch",)``). The functions ``fn`` and ``loss_fn``
+that the checks pass are the checks' own: the answer may call them, but ``fn`` not through a
 PyTorch function that builds the Jacobian or runs the products for it. Parameters arrive with a
 ``.grad`` left over from earlier work in some cases and with none in others, as on the first step
 of a training loop. Every case is built anew, in float64, from ``torch.manual_seed`` inside the
@@ -22,7 +22,7 @@ case builder, and ``check_function`` copies it before each call, so an answer th
 model, ``x`` or the batches cannot spoil the comparison.
 
 Each check first compares the values. Where they are right, it then looks at what the
-exercise also asks: ``f`` called once and the given ``x`` left as it came; one backward pass per
+exercise also asks: ``fn`` called once and the given ``x`` left as it came; one backward pass per
 batch and the parameters left as they were.
 """
 
@@ -367,15 +367,15 @@ def _check_train_loop(gradient_descent) -> CheckResult:
 
 
 class _Function:
-    """A function from R^n to R^q, made of tensor operations: the ``f`` the answer receives."""
+    """A function from R^n_in to R^n_out, made of tensor operations: the ``fn`` the answer receives."""
 
-    def __init__(self, description: str, n: int, q: int, compute) -> None:
-        self.description, self.n, self.q, self._compute = description, n, q, compute
+    def __init__(self, description: str, n_in: int, n_out: int, compute) -> None:
+        self.description, self.n_in, self.n_out, self._compute = description, n_in, n_out, compute
         self.calls = 0      # how often the answer called it, counted while an answer runs
 
     @answer_may_call
-    def __repr__(self) -> str:   # what a message shows of the case (and what printing f shows)
-        return f"<f: {self.description}>"
+    def __repr__(self) -> str:   # what a message shows of the case (and what printing fn shows)
+        return f"<fn: {self.description}>"
 
     @answer_may_call
     def __call__(self, x):
@@ -384,27 +384,27 @@ class _Function:
             caller = _pytorch_caller(sys._getframe(1))
             if caller == "torch.autograd.functional":
                 raise WrongAnswer(
-                    "f was called by torch.autograd.functional, not by your code: "
+                    "fn was called by torch.autograd.functional, not by your code: "
                     "torch.autograd.functional.jacobian builds the Jacobian for you (and its vjp runs the "
-                    "backward pass for you), even with f wrapped in a lambda or a function of your own. "
-                    "This exercise asks you to build it yourself: call f once, then run one backward pass "
+                    "backward pass for you), even with fn wrapped in a lambda or a function of your own. "
+                    "This exercise asks you to build it yourself: call fn once, then run one backward pass "
                     "per row, u.backward(gradient=...) or torch.autograd.grad."
                 )
             if caller == "torch.func":
                 raise WrongAnswer(
-                    "f was called by torch.func, not by your code: its transforms (jacrev, jacfwd, vjp, vmap, "
-                    "...) run the backward passes, or build the whole Jacobian, for you, even with f wrapped "
-                    "in a lambda or a function of your own. This exercise asks you to build it yourself: "
-                    "call f once, then run one backward pass per row, u.backward(gradient=...) or "
+                    "fn was called by torch.func, not by your code: its transforms (jacrev, jacfwd, vjp, "
+                    "vmap, ...) run the backward passes, or build the whole Jacobian, for you, even with fn "
+                    "wrapped in a lambda or a function of your own. This exercise asks you to build it "
+                    "yourself: call fn once, then run one backward pass per row, u.backward(gradient=...) or "
                     "torch.autograd.grad."
                 )
         return self._compute(x)
 
 
 def _pytorch_caller(frame) -> str | None:
-    """Whether PyTorch's Jacobian tools stand anywhere between the check and this call of f:
+    """Whether PyTorch's Jacobian tools stand anywhere between the check and this call of fn:
     "torch.autograd.functional", "torch.func", or None. The whole stack up to the check counts,
-    so wrapping f in a lambda or a function of one's own changes nothing."""
+    so wrapping fn in a lambda or a function of one's own changes nothing."""
     found = None
     while frame is not None:
         module = frame.f_globals.get("__name__") or ""
@@ -452,10 +452,10 @@ JACOBIAN_CASE_NAMES = [
 
 @referee
 def _jacobian_by_torch(f, x):
-    """The Jacobian of f at x, (q, n), by ``torch.autograd.functional.jacobian``."""
+    """The Jacobian of f at x, (n_out, n_in), by ``torch.autograd.functional.jacobian``."""
     import torch
 
-    return torch.autograd.functional.jacobian(f, x.detach()).reshape(f.q, f.n)
+    return torch.autograd.functional.jacobian(f, x.detach()).reshape(f.n_out, f.n_in)
 
 
 def jacobian_cases():
@@ -465,8 +465,8 @@ def jacobian_cases():
     functions = _functions()
     with torch.random.fork_rng(devices=[]):     # the learner's own random state is left as it was
         torch.manual_seed(9)
-        xs = [torch.randn(f.n, dtype=torch.float64) for f in functions]
-        stale = torch.randn(functions[2].n, dtype=torch.float64)
+        xs = [torch.randn(f.n_in, dtype=torch.float64) for f in functions]
+        stale = torch.randn(functions[2].n_in, dtype=torch.float64)
     xs[2].requires_grad_(True)
     xs[2].grad = stale                          # left over from earlier work
     return [((f, x), _jacobian_by_torch(f, x)) for f, x in zip(functions, xs)]
@@ -492,7 +492,7 @@ def _rows_accumulated(f, x):
 
 
 def _ones_instead_of_e_k(f, x):
-    return _jac(f, x).sum(dim=0).expand(f.q, f.n)
+    return _jac(f, x).sum(dim=0).expand(f.n_out, f.n_in)
 
 
 def _stale_in_first_row(f, x):
@@ -502,13 +502,13 @@ def _stale_in_first_row(f, x):
 
 
 def _every_row_the_last(f, x):
-    return _jac(f, x)[-1].expand(f.q, f.n)
+    return _jac(f, x)[-1].expand(f.n_out, f.n_in)
 
 
 JACOBIAN_MISTAKES = [
     (_transposed,
      "this is the transpose of J. Row k of J holds the derivatives of output k, J[k, j] = du_k/dx_j, so J "
-     "has one row per output (q rows) and one column per entry of x (n columns)."),
+     "has one row per output (n_out rows) and one column per entry of x (n_in columns)."),
     (_rows_accumulated,
      "row k holds the sum of rows 0 to k: x.grad accumulates over the backward passes. Clear it (x.grad = "
      "None, or x.grad.zero_()) before each backward pass, or read each row from torch.autograd.grad."),
@@ -526,15 +526,15 @@ JACOBIAN_MISTAKES = [
 
 _NON_LEAF = ("your code read the .grad of a tensor that is not a leaf (PyTorch warned about it), and that "
              ".grad is None: backward fills .grad only for leaves. Make a leaf that requires grad, "
-             "x = x.detach().requires_grad_(), and call f on that x.")
+             "x = x.detach().requires_grad_(), and call fn on that x.")
 _NOTES = {
     "does not require grad": "the x the check passes may not require grad: make a leaf that does, "
-                             "x = x.detach().requires_grad_(), before calling f.",
+                             "x = x.detach().requires_grad_(), before calling fn.",
     "backward through the graph a second time": "each backward pass frees the graph it ran through; to run "
                                                 "one backward pass per row through the same graph, pass "
                                                 "retain_graph=True (to every pass but the last, or to all).",
-    "grad can be implicitly created only for scalar outputs": "f(x) has q entries: backward needs the vector "
-                                                              "v of the product v^T J, "
+    "grad can be implicitly created only for scalar outputs": "fn(x) has n_out entries: backward needs the "
+                                                              "vector v of the product v^T J, "
                                                               "u.backward(gradient=v).",
 }
 
@@ -563,7 +563,7 @@ def _changed(before, after) -> str | None:
 
 def _jacobian_by(jacobian_by_vjps, expected: dict):
     """The answer, called so that an error or a None gets a note that names the likely cause, and
-    so that, where its values are right, calling f more than once or changing x are refused."""
+    so that, where its values are right, calling fn more than once or changing x are refused."""
 
     def run(f, x):
         before = _state(x)
@@ -574,21 +574,21 @@ def _jacobian_by(jacobian_by_vjps, expected: dict):
         if isinstance(result, (list, tuple)) and result and all(hasattr(r, "detach") for r in result):
             raise WrongAnswer(
                 f"jacobian_by_vjps returned a {type(result).__name__} of {len(result)} tensors; return one "
-                f"tensor of shape ({f.q}, {f.n}): put the rows together with torch.stack."
+                f"tensor of shape ({f.n_out}, {f.n_in}): put the rows together with torch.stack."
             )
         dtype = str(getattr(result, "dtype", "")).replace("torch.", "")
         if dtype in ("float32", "float16", "bfloat16"):
             raise WrongAnswer(
                 f"jacobian_by_vjps returned a {dtype} {'array' if isinstance(result, np.ndarray) else 'tensor'}, "
-                f"but x and f(x) are float64: its entries are rounded to {dtype}, about 7 digits or fewer, so "
-                f"the values are off. torch.zeros(q, n) makes float32 unless told otherwise: make J with "
+                f"but x and fn(x) are float64: its entries are rounded to {dtype}, about 7 digits or fewer, so "
+                f"the values are off. torch.zeros(n_out, n_in) makes float32 unless told otherwise: make J with "
                 f"dtype=x.dtype, or torch.stack the rows."
             )
         shape = tuple(getattr(result, "shape", ()))
-        if len(shape) == 2 and shape[0] == f.n != f.q and shape[1] == f.n:
+        if len(shape) == 2 and shape[0] == f.n_in != f.n_out and shape[1] == f.n_in:
             raise WrongAnswer(
                 f"For {f!r}: jacobian_by_vjps returned shape {shape}, {shape[0]} rows, one per entry of x. "
-                f"J has one row per output: q = {f.q} rows, one backward pass for each entry of u = f(x)."
+                f"J has one row per output: n_out = {f.n_out} rows, one backward pass for each entry of u = fn(x)."
             )
         if _right(result, expected[f.description]):
             change = _changed(before, _state(x))
@@ -600,9 +600,9 @@ def _jacobian_by(jacobian_by_vjps, expected: dict):
                 )
             if f.calls > 1:
                 raise WrongAnswer(
-                    f"For {f!r}: your values are right, but your function called f {f.calls} times. Call it "
+                    f"For {f!r}: your values are right, but your function called fn {f.calls} times. Call it "
                     f"once, and run every backward pass through the graph of that one call "
-                    f"(retain_graph=True keeps it for the next pass): one forward pass, q backward passes."
+                    f"(retain_graph=True keeps it for the next pass): one forward pass, n_out backward passes."
                 )
             if isinstance(result, np.ndarray):
                 raise WrongAnswer(

@@ -422,10 +422,10 @@ def test_descent_every_mistake_differs_from_the_right_answer_on_some_case():
 # --------------------------------------------------------------------------
 
 
-def jacobian_by_vjps(f, x):
+def jacobian_by_vjps(fn, x):
     """The reference answer: one forward pass, one backward pass per row with v = e_k."""
     x = x.detach().requires_grad_(True)
-    u = f(x)
+    u = fn(x)
     rows = []
     for k in range(len(u)):
         x.grad = None
@@ -436,8 +436,8 @@ def jacobian_by_vjps(f, x):
     return torch.stack(rows)
 
 
-def jacobian_stub(f, x):
-    """Rows of the Jacobian of f at x, one backward pass each."""
+def jacobian_stub(fn, x):
+    """Rows of the Jacobian of fn at x, one backward pass each."""
     raise NotImplementedError("replace this line with your code")
 
 
@@ -447,15 +447,15 @@ def _e(u, k):
     return e_k
 
 
-def jac_autograd_grad(f, x):
+def jac_autograd_grad(fn, x):
     x = x.detach().requires_grad_()
-    u = f(x)
+    u = fn(x)
     return torch.stack([torch.autograd.grad(u, x, _e(u, k), retain_graph=True)[0] for k in range(len(u))])
 
 
-def jac_zero_(f, x):
+def jac_zero_(fn, x):
     x = x.detach().clone().requires_grad_()
-    u = f(x)
+    u = fn(x)
     rows = []
     for k in range(u.shape[0]):
         if x.grad is not None:
@@ -465,10 +465,10 @@ def jac_zero_(f, x):
     return torch.stack(rows)
 
 
-def jac_scalar_entry(f, x):
+def jac_scalar_entry(fn, x):
     """u[k] is a scalar: its backward pass is the product with e_k."""
     x = x.detach().requires_grad_()
-    u = f(x)
+    u = fn(x)
     rows = []
     for k in range(len(u)):
         x.grad = None
@@ -477,9 +477,9 @@ def jac_scalar_entry(f, x):
     return torch.stack(rows)
 
 
-def jac_weighted_sum(f, x):
+def jac_weighted_sum(fn, x):
     x = x.detach().requires_grad_()
-    u = f(x)
+    u = fn(x)
     eye = torch.eye(len(u), dtype=u.dtype)
     rows = []
     for k in range(len(u)):
@@ -489,23 +489,23 @@ def jac_weighted_sum(f, x):
     return torch.stack(rows)
 
 
-def jac_preallocated(f, x):
+def jac_preallocated(fn, x):
     """J made first, in x's dtype, and filled row by row; the graph kept only until the last pass."""
     x = x.detach().requires_grad_()
-    u = f(x)
-    q = u.shape[0]
-    J = torch.zeros(q, x.shape[0], dtype=x.dtype)
-    for k in range(q):
+    u = fn(x)
+    n_out = u.shape[0]
+    J = torch.zeros(n_out, x.shape[0], dtype=x.dtype)
+    for k in range(n_out):
         x.grad = None
-        u.backward(_e(u, k), retain_graph=k < q - 1)
+        u.backward(_e(u, k), retain_graph=k < n_out - 1)
         J[k] = x.grad
     return J
 
 
-def jac_copy_constructed(f, x):
+def jac_copy_constructed(fn, x):
     """torch.tensor(x, requires_grad=True) copies x (PyTorch warns that detach().clone() is preferred)."""
     x = torch.tensor(x, requires_grad=True)
-    u = f(x)
+    u = fn(x)
     rows = []
     for k in range(len(u)):
         x.grad = None
@@ -541,13 +541,13 @@ def test_jacobian_a_warning_of_the_learners_code_still_shows():
         check("ch08-ex-jacobian", jac_copy_constructed)
 
 
-def jac_transposed(f, x):
-    return jacobian_by_vjps(f, x).T
+def jac_transposed(fn, x):
+    return jacobian_by_vjps(fn, x).T
 
 
-def jac_not_cleared(f, x):
+def jac_not_cleared(fn, x):
     x = x.detach().requires_grad_()
-    u = f(x)
+    u = fn(x)
     rows = []
     for k in range(len(u)):
         u.backward(_e(u, k), retain_graph=True)
@@ -555,9 +555,9 @@ def jac_not_cleared(f, x):
     return torch.stack(rows)
 
 
-def jac_ones(f, x):
+def jac_ones(fn, x):
     x = x.detach().requires_grad_()
-    u = f(x)
+    u = fn(x)
     rows = []
     for k in range(len(u)):
         x.grad = None
@@ -566,9 +566,9 @@ def jac_ones(f, x):
     return torch.stack(rows)
 
 
-def jac_summed(f, x):
+def jac_summed(fn, x):
     x = x.detach().requires_grad_()
-    u = f(x)
+    u = fn(x)
     rows = []
     for k in range(len(u)):
         x.grad = None
@@ -577,11 +577,11 @@ def jac_summed(f, x):
     return torch.stack(rows)
 
 
-def jac_stale_in_row_0(f, x):
+def jac_stale_in_row_0(fn, x):
     """Uses the given x when it already requires grad, and clears only after reading each row."""
     if not x.requires_grad:
         x = x.detach().requires_grad_()
-    u = f(x)
+    u = fn(x)
     rows = []
     for k in range(len(u)):
         u.backward(_e(u, k), retain_graph=True)
@@ -590,10 +590,10 @@ def jac_stale_in_row_0(f, x):
     return torch.stack(rows)
 
 
-def jac_columns_stacked(f, x):
+def jac_columns_stacked(fn, x):
     """The rows stacked as columns (dim=1): J transposed, on the square case too."""
     x = x.detach().requires_grad_()
-    u = f(x)
+    u = fn(x)
     rows = []
     for k in range(len(u)):
         x.grad = None
@@ -602,10 +602,10 @@ def jac_columns_stacked(f, x):
     return torch.stack(rows, dim=1)
 
 
-def jac_aliased_rows(f, x):
+def jac_aliased_rows(fn, x):
     """Cleared with zero_() in place and appended without clone(): every row is the one tensor x.grad."""
     x = x.detach().requires_grad_()
-    u = f(x)
+    u = fn(x)
     rows = []
     for k in range(len(u)):
         if x.grad is not None:
@@ -615,10 +615,10 @@ def jac_aliased_rows(f, x):
     return torch.stack(rows)
 
 
-def jac_float32(f, x):
-    """torch.zeros(q, n) is float32: the float64 rows are rounded on the way in."""
+def jac_float32(fn, x):
+    """torch.zeros(n_out, n_in) is float32: the float64 rows are rounded on the way in."""
     x = x.detach().requires_grad_()
-    u = f(x)
+    u = fn(x)
     J = torch.zeros(len(u), len(x))
     for k in range(len(u)):
         x.grad = None
@@ -627,10 +627,10 @@ def jac_float32(f, x):
     return J
 
 
-def jac_over_the_inputs(f, x):
+def jac_over_the_inputs(fn, x):
     """One row per entry of x instead of one per output."""
     x = x.detach().requires_grad_()
-    u = f(x)
+    u = fn(x)
     rows = []
     for k in range(len(x)):
         x.grad = None
@@ -639,25 +639,25 @@ def jac_over_the_inputs(f, x):
     return torch.stack(rows)
 
 
-def jac_numpy(f, x):
-    return jacobian_by_vjps(f, x).numpy()
+def jac_numpy(fn, x):
+    return jacobian_by_vjps(fn, x).numpy()
 
 
-def jac_forward_per_row(f, x):
-    """A fresh leaf and a fresh graph for every row: f is called q + 1 times."""
+def jac_forward_per_row(fn, x):
+    """A fresh leaf and a fresh graph for every row: fn is called n_out + 1 times."""
     rows = []
-    for k in range(f(x.detach()).shape[0]):
+    for k in range(fn(x.detach()).shape[0]):
         leaf = x.detach().requires_grad_()
-        u = f(leaf)
+        u = fn(leaf)
         u.backward(gradient=_e(u, k))
         rows.append(leaf.grad)
     return torch.stack(rows)
 
 
-def jac_in_place_leaf(f, x):
+def jac_in_place_leaf(fn, x):
     """requires_grad_ on the x it is given, and its .grad wiped: the caller's x changes."""
     x.requires_grad_(True)
-    u = f(x)
+    u = fn(x)
     rows = []
     for k in range(len(u)):
         x.grad = None
@@ -666,10 +666,10 @@ def jac_in_place_leaf(f, x):
     return torch.stack(rows)
 
 
-def jac_cleared_after_reading(f, x):
+def jac_cleared_after_reading(fn, x):
     """Uses the x it is given, clearing .grad only after reading each row."""
     x.requires_grad_(True)
-    u = f(x)
+    u = fn(x)
     rows = []
     for k in range(len(u)):
         u.backward(_e(u, k), retain_graph=True)
@@ -687,9 +687,9 @@ def jac_cleared_after_reading(f, x):
     (jac_stale_in_row_0, "Case 3 of 4.*row 0 includes it"),
     (jac_aliased_rows, "every row is the last one.*x.grad.clone()"),
     (jac_float32, "returned a float32 tensor.*dtype=x.dtype"),
-    (jac_over_the_inputs, "5 rows, one per entry of x.*one row per output"),
+    (jac_over_the_inputs, "5 rows, one per entry of x.*one row per output: n_out = 3 rows"),
     (jac_numpy, "returned a NumPy array"),
-    (jac_forward_per_row, "called f 4 times"),
+    (jac_forward_per_row, "called fn 4 times"),
     (jac_in_place_leaf, "changed the x it was given: it now requires grad"),
     (jac_cleared_after_reading, "changed the x it was given"),
 ], ids=["transposed", "stacked-as-columns", "not-cleared", "ones", "summed", "old-grad-in-row-0",
@@ -702,8 +702,8 @@ def test_jacobian_mistakes_are_named(wrong, fragment):
 
 def test_jacobian_transposed_is_named_on_the_square_case():
     """On the square case the shapes agree, so only the mistake's hint can say what is wrong."""
-    def transposed_if_square(f, x):
-        J = jacobian_by_vjps(f, x)
+    def transposed_if_square(fn, x):
+        J = jacobian_by_vjps(fn, x)
         return J.T if J.shape[0] == J.shape[1] else J
 
     with pytest.raises(AssertionError, match=r"Case 2 of 4.*Likely mistake: this is the transpose of J"):
@@ -712,8 +712,8 @@ def test_jacobian_transposed_is_named_on_the_square_case():
 
 def test_jacobian_wiping_the_callers_old_grad_is_named():
     """Case 3's x holds the caller's gradient: an answer that clears it has destroyed it."""
-    def wipes_the_old_grad(f, x):
-        J = jacobian_by_vjps(f, x)
+    def wipes_the_old_grad(fn, x):
+        J = jacobian_by_vjps(fn, x)
         if x.requires_grad:
             x.grad = None
         return J
@@ -724,9 +724,9 @@ def test_jacobian_wiping_the_callers_old_grad_is_named():
 
 def test_jacobian_of_a_non_leaf_gets_a_hint():
     """x.clone() of a tensor that requires grad is not a leaf: its .grad stays None."""
-    def non_leaf(f, x):
+    def non_leaf(fn, x):
         x = x.clone().requires_grad_(True) * 1.0
-        u = f(x)
+        u = fn(x)
         rows = []
         for k in range(len(u)):
             u.backward(_e(u, k), retain_graph=True)
@@ -739,9 +739,9 @@ def test_jacobian_of_a_non_leaf_gets_a_hint():
 
 
 def test_jacobian_rows_of_none_get_a_hint():
-    def rows_of_non_leaf(f, x):
+    def rows_of_non_leaf(fn, x):
         x = x.detach().requires_grad_() + 0.0
-        u = f(x)
+        u = fn(x)
         rows = []
         for k in range(len(u)):
             u.backward(_e(u, k), retain_graph=True)
@@ -753,9 +753,9 @@ def test_jacobian_rows_of_none_get_a_hint():
 
 
 def test_jacobian_without_retain_graph_gets_a_hint():
-    def no_retain(f, x):
+    def no_retain(fn, x):
         x = x.detach().requires_grad_()
-        u = f(x)
+        u = fn(x)
         rows = []
         for k in range(len(u)):
             x.grad = None
@@ -769,8 +769,8 @@ def test_jacobian_without_retain_graph_gets_a_hint():
 
 
 def test_jacobian_of_an_x_that_does_not_require_grad_gets_a_hint():
-    def no_requires_grad(f, x):
-        u = f(x)
+    def no_requires_grad(fn, x):
+        u = fn(x)
         rows = []
         for k in range(len(u)):
             u.backward(_e(u, k), retain_graph=True)
@@ -783,9 +783,9 @@ def test_jacobian_of_an_x_that_does_not_require_grad_gets_a_hint():
 
 
 def test_jacobian_backward_without_a_vector_gets_a_hint():
-    def no_gradient(f, x):
+    def no_gradient(fn, x):
         x = x.detach().requires_grad_()
-        u = f(x)
+        u = fn(x)
         rows = []
         for k in range(len(u)):
             x.grad = None
@@ -799,77 +799,77 @@ def test_jacobian_backward_without_a_vector_gets_a_hint():
 
 
 def test_jacobian_list_of_rows_is_refused_with_a_hint():
-    def as_list(f, x):
-        return list(jacobian_by_vjps(f, x))
+    def as_list(fn, x):
+        return list(jacobian_by_vjps(fn, x))
 
     with pytest.raises(WrongAnswer, match="torch.stack"):
         check("ch08-ex-jacobian", as_list)
 
 
-def _wrapped(f):
+def _wrapped(fn):
     def g(z):
-        return f(z)
+        return fn(z)
     return g
 
 
-def _rows_by_func_vjp(f, x):
-    u, vjp = torch.func.vjp(f, x.detach())
+def _rows_by_func_vjp(fn, x):
+    u, vjp = torch.func.vjp(fn, x.detach())
     return torch.stack([vjp(e)[0] for e in torch.eye(len(u), dtype=u.dtype)])
 
 
-def _rows_by_functional_vjp(f, x):
-    u = f(x.detach())
+def _rows_by_functional_vjp(fn, x):
+    u = fn(x.detach())
     eye = torch.eye(len(u), dtype=u.dtype)
-    return torch.stack([torch.autograd.functional.vjp(f, x.detach(), eye[k])[1] for k in range(len(u))])
+    return torch.stack([torch.autograd.functional.vjp(fn, x.detach(), eye[k])[1] for k in range(len(u))])
 
 
 @pytest.mark.parametrize("builder, fragment", [
-    (lambda f, x: torch.autograd.functional.jacobian(f, x), "torch.autograd.functional"),
-    (lambda f, x: torch.func.jacrev(f)(x), "torch.func"),
-    (lambda f, x: torch.autograd.functional.jacobian(lambda z: f(z), x), "torch.autograd.functional"),
-    (lambda f, x: torch.func.jacrev(lambda z: f(z))(x), "torch.func"),
-    (lambda f, x: torch.autograd.functional.jacobian(_wrapped(f), x), "torch.autograd.functional"),
-    (lambda f, x: torch.func.jacfwd(_wrapped(f))(x), "torch.func"),
-    (lambda f, x: torch.autograd.functional.jacobian(f, x, vectorize=True), "torch.autograd.functional"),
+    (lambda fn, x: torch.autograd.functional.jacobian(fn, x), "torch.autograd.functional"),
+    (lambda fn, x: torch.func.jacrev(fn)(x), "torch.func"),
+    (lambda fn, x: torch.autograd.functional.jacobian(lambda z: fn(z), x), "torch.autograd.functional"),
+    (lambda fn, x: torch.func.jacrev(lambda z: fn(z))(x), "torch.func"),
+    (lambda fn, x: torch.autograd.functional.jacobian(_wrapped(fn), x), "torch.autograd.functional"),
+    (lambda fn, x: torch.func.jacfwd(_wrapped(fn))(x), "torch.func"),
+    (lambda fn, x: torch.autograd.functional.jacobian(fn, x, vectorize=True), "torch.autograd.functional"),
     (_rows_by_func_vjp, "torch.func"),
     (_rows_by_functional_vjp, "torch.autograd.functional"),
 ], ids=["functional.jacobian", "func.jacrev", "jacobian-of-a-lambda", "jacrev-of-a-lambda",
         "jacobian-of-a-def", "jacfwd-of-a-def", "jacobian-vectorized", "func.vjp", "functional.vjp"])
 def test_jacobian_by_pytorchs_own_tools_fails_even_through_a_wrapper(builder, fragment):
-    with pytest.raises(WrongAnswer, match=f"f was called by {fragment}.*build it yourself"):
+    with pytest.raises(WrongAnswer, match=f"fn was called by {fragment}.*build it yourself"):
         check("ch08-ex-jacobian", builder)
 
 
 def test_jacobian_answer_calling_the_referee_fails():
     with pytest.raises(RefereeCalled, match="reference"):
-        check("ch08-ex-jacobian", lambda f, x: ch08._jacobian_by_torch(f, x))
+        check("ch08-ex-jacobian", lambda fn, x: ch08._jacobian_by_torch(fn, x))
 
 
 def test_jacobian_answer_calling_the_checks_code_fails():
     with pytest.raises(RefereeCalled, match="mlp_course.exercises.ch08"):
-        check("ch08-ex-jacobian", lambda f, x: ch08._jac(f, x))
+        check("ch08-ex-jacobian", lambda fn, x: ch08._jac(fn, x))
 
 
-def test_jacobian_printing_f_is_allowed(capsys):
-    def printing(f, x):
-        print(f)
-        return jacobian_by_vjps(f, x)
+def test_jacobian_printing_fn_is_allowed(capsys):
+    def printing(fn, x):
+        print(fn)
+        return jacobian_by_vjps(fn, x)
 
     assert check("ch08-ex-jacobian", printing)
-    assert "<f: R^5 -> R^3, tanh(M x + c)>" in capsys.readouterr().out
+    assert "<fn: R^5 -> R^3, tanh(M x + c)>" in capsys.readouterr().out
 
 
 def test_jacobian_cases_are_deterministic_and_the_referee_is_right():
     first, second = ch08.jacobian_cases(), ch08.jacobian_cases()
-    for ((f, x), J), ((_, x2), J2) in zip(first, second):
+    for ((fn, x), J), ((_, x2), J2) in zip(first, second):
         assert torch.equal(x, x2) and torch.equal(J, J2)
-        assert J.shape == (f.q, f.n) and J.dtype == torch.float64
+        assert J.shape == (fn.n_out, fn.n_in) and J.dtype == torch.float64
         # A column of J by central differences.
         h = 1e-6
-        for j in range(f.n):
+        for j in range(fn.n_in):
             step = torch.zeros_like(x)
             step[j] = h
-            column = (f(x.detach() + step) - f(x.detach() - step)) / (2 * h)
+            column = (fn(x.detach() + step) - fn(x.detach() - step)) / (2 * h)
             np.testing.assert_allclose(column.numpy(), J[:, j].numpy(), rtol=1e-6, atol=1e-8)
     shapes = [J.shape for _, J in first]
     assert shapes[0][0] != shapes[0][1] and shapes[1][0] == shapes[1][1]
@@ -892,8 +892,8 @@ def test_a_check_leaves_the_learners_random_state_alone(key, answer, capsys):
 
 
 def test_jacobian_a_changed_input_is_named_and_cannot_spoil_later_checks(capsys):
-    def correct_then_vandal(f, x):
-        J = jacobian_by_vjps(f, x)
+    def correct_then_vandal(fn, x):
+        J = jacobian_by_vjps(fn, x)
         with torch.no_grad():
             x.mul_(0.0)
         return J
