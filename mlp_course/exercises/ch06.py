@@ -98,7 +98,7 @@ KAIMING_MISTAKES = [
      "the factor is upside down: the activation keeps (1 + alpha^2) / 2 of the mean square, so the "
      "weights' variance must be divided by it, Var(w) = 2 / ((1 + alpha^2) d_in)."),
     (_kaiming_uniform_bound,
-     "this is the bound r of the uniform U(-r, r), sqrt(3) times the standard deviation; the exercise "
+     "this is the bound rho of the uniform U(-rho, rho), sqrt(3) times the standard deviation; the exercise "
      "asks for the standard deviation of the normal N(0, s^2)."),
     (_kaiming_glorot,
      "this is Glorot's sqrt(2 / (fan_in + fan_out)), the compromise for tanh; He initialisation uses "

@@ -76,7 +76,8 @@ _ANSWER_RUNNING: contextvars.ContextVar[bool] = contextvars.ContextVar("answer_r
 #: answer may use some of them names them in ``allowed``.
 FORBIDDEN_IN_ANSWERS: tuple[str, ...] = (
     "mlp_course.exercises", "mlp_course.gradcheck", "mlp_course.training", "mlp_course.scratch",
-    "mlp_course.data", "mlp_course.autograd", "mlp_course.torch_training", "torch",
+    "mlp_course.data", "mlp_course.autograd", "mlp_course.torch_training", "mlp_course.diagnostics",
+    "torch",
 )
 #: Elementary functions that chapters 1 and 2 teach (a stable sigmoid, softmax, log-sum-exp,
 #: one-hot): an answer may always use them.

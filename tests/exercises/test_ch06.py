@@ -71,7 +71,7 @@ def test_kaiming_every_correct_form_passes(correct, capsys):
     (lambda fan_in, fan_out, a: math.sqrt(2 / fan_in), "ignores the slope"),
     (lambda fan_in, fan_out, a: math.sqrt(2 / ((1 + a) * fan_in)), "slope is squared"),
     (lambda fan_in, fan_out, a: math.sqrt((1 + a ** 2) / (2 * fan_in)), "upside down"),
-    (lambda fan_in, fan_out, a: math.sqrt(6 / ((1 + a ** 2) * fan_in)), "bound r of the uniform"),
+    (lambda fan_in, fan_out, a: math.sqrt(6 / ((1 + a ** 2) * fan_in)), "bound rho of the uniform"),
     (lambda fan_in, fan_out, a: math.sqrt(2 / (fan_in + fan_out)), "Glorot"),
 ], ids=["fan-out", "no-sqrt", "relu-gain", "slope-not-squared", "upside-down", "uniform-bound", "glorot"])
 def test_kaiming_mistakes_are_named(wrong, fragment):
