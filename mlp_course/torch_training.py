@@ -2,13 +2,15 @@
 
 ``pick_device`` chooses where to compute, ``tensor_loader`` wraps arrays in a
 seeded ``DataLoader``, ``train_one_epoch`` and ``evaluate`` are one pass each,
-``fit`` repeats them and records a :class:`TrainHistory`, and ``predict``
-returns a model's outputs on the CPU. Chapter 9 writes the same loop by hand
+``fit`` repeats them (optionally with a learning-rate scheduler and early
+stopping) and records a :class:`TrainHistory`, and ``predict`` returns a
+model's outputs on the CPU. Chapter 9 writes the same loop by hand
 first; these helpers are that loop, with checks that explain bad input.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 import sys
@@ -21,6 +23,20 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, IterableDataset, TensorDataset
+
+from mlp_course._torch_checks import (
+    _check_clip_norm,
+    _check_dtype,
+    _check_early_stopping,
+    _check_iterable,
+    _check_loss_fn,
+    _check_metrics,
+    _check_model,
+    _check_optimizer,
+    _check_scheduler,
+    _check_scheduler_interval,
+    _is_int,
+)
 
 __all__ = ["TrainHistory", "evaluate", "fit", "pick_device", "predict", "tensor_loader", "train_one_epoch"]
 
@@ -90,18 +106,6 @@ def _as_tensor(function: str, name: str, values: Any, dtype: torch.dtype | None)
     return tensor if dtype is None else tensor.to(dtype)
 
 
-def _check_dtype(function: str, name: str, dtype: Any, allow_none: bool) -> None:
-    if dtype is None and allow_none:
-        return
-    if not isinstance(dtype, torch.dtype):
-        raise TypeError(f"{function}: {name} must be a torch dtype such as torch.float32"
-                        f"{' or None' if allow_none else ''}, got {dtype!r}")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
 def tensor_loader(
     X: Any,
     y: Any,
@@ -145,63 +149,6 @@ def tensor_loader(
 
 
 # -- checks shared by the loops --------------------------------------------------------------------------------------
-
-
-def _check_model(function: str, model: Any) -> None:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"{function}: model must be a torch.nn.Module, got {type(model).__name__}")
-
-
-def _check_loss_fn(function: str, loss_fn: Any) -> None:
-    if not callable(loss_fn):
-        raise TypeError(f"{function}: loss_fn must be callable, e.g. nn.CrossEntropyLoss(), "
-                        f"got {type(loss_fn).__name__}")
-    if getattr(loss_fn, "reduction", "mean") != "mean":
-        raise ValueError(f"{function}: loss_fn must average over the batch (reduction='mean'), "
-                         f"got reduction={loss_fn.reduction!r}")
-
-
-def _check_optimizer(function: str, optimizer: Any, model: nn.Module) -> None:
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(f"{function}: optimizer must be a torch.optim.Optimizer, e.g. "
-                        f"torch.optim.SGD(model.parameters(), lr=0.1), got {type(optimizer).__name__}")
-    model_ids = {id(p) for p in model.parameters()}
-    held = [p for group in optimizer.param_groups for p in group["params"]]
-    if model_ids and not any(id(p) in model_ids for p in held):
-        raise ValueError(f"{function}: the optimizer holds none of the model's parameters; was it created "
-                         f"for another model? Create it with optimizer(model.parameters(), ...)")
-
-
-def _check_clip_norm(function: str, clip_norm: Any) -> float | None:
-    if clip_norm is None:
-        return None
-    if (isinstance(clip_norm, bool) or not isinstance(clip_norm, numbers.Real)
-            or not math.isfinite(clip_norm) or clip_norm <= 0):
-        raise ValueError(f"{function}: clip_norm must be None or a positive number, got {clip_norm!r}")
-    return float(clip_norm)
-
-
-def _check_metrics(function: str, metrics: Any) -> dict[str, Callable]:
-    if metrics is None:
-        return {}
-    if not isinstance(metrics, Mapping):
-        raise TypeError(f"{function}: metrics must be None or a dict name -> function(outputs, targets), "
-                        f"got {type(metrics).__name__}")
-    for name, metric in metrics.items():
-        if not isinstance(name, str) or not name:
-            raise TypeError(f"{function}: metric names must be non-empty strings, got {name!r}")
-        if name == "loss":
-            raise ValueError(f"{function}: 'loss' is always recorded; give the metric another name")
-        if not callable(metric):
-            raise TypeError(f"{function}: metric {name!r} must be a function(outputs, targets), "
-                            f"got {type(metric).__name__}")
-    return dict(metrics)
-
-
-def _check_iterable(function: str, name: str, loader: Any) -> None:
-    if isinstance(loader, (torch.Tensor, np.ndarray, str, bytes)) or not isinstance(loader, Iterable):
-        raise TypeError(f"{function}: {name} must be a DataLoader (e.g. from tensor_loader) or another iterable "
-                        f"of (inputs, targets) batches, got {type(loader).__name__}")
 
 
 def _split_batch(function: str, name: str, batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
@@ -262,12 +209,18 @@ def _grad_norm(parameters: list[torch.Tensor]) -> torch.Tensor:
     return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g, 2.0) for g in grads]), 2.0)
 
 
+def _weight_norm(model: nn.Module) -> float:
+    """The global L2 norm of all the model's parameters (every entry of every parameter once)."""
+    norms = [torch.linalg.vector_norm(p.detach(), 2.0).float() for p in model.parameters()]
+    return float(torch.linalg.vector_norm(torch.stack(norms), 2.0)) if norms else 0.0
+
+
 # -- one pass -----------------------------------------------------------------------------------------------------
 
 
 def _train_epoch(function: str, model: nn.Module, loader: Iterable, loss_fn: Callable,
                  optimizer: torch.optim.Optimizer, device: torch.device,
-                 clip_norm: float | None) -> tuple[float, float]:
+                 clip_norm: float | None, after_step: Callable[[], Any] | None = None) -> tuple[float, float]:
     model.train()
     parameters = [p for p in model.parameters() if p.requires_grad]
     total_loss = torch.zeros((), dtype=torch.float64, device=device)
@@ -284,6 +237,8 @@ def _train_epoch(function: str, model: nn.Module, loader: Iterable, loss_fn: Cal
         else:
             norm = _grad_norm(parameters)
         optimizer.step()
+        if after_step is not None:
+            after_step()  # a scheduler stepped after every batch
         total_loss += loss.detach().to(torch.float64) * len(inputs)
         total_norm += norm.detach().to(device=device, dtype=torch.float64)
         n_samples += len(inputs)
@@ -393,7 +348,17 @@ class TrainHistory:
     them); ``val_loss``: the loss on the validation loader after each epoch
     (empty without one); ``metrics``: name -> one value per epoch, on the
     validation loader, or on the training loader when there is none
-    (``metrics_on`` says which); ``seconds``: the duration of each epoch.
+    (``metrics_on`` says which); ``seconds``: the duration of each epoch;
+    ``lr``: the learning rate of the optimizer's first parameter group used in
+    each epoch (read when the epoch starts: with ``scheduler_interval="step"``
+    the lr of the epoch's first batch); ``weight_norm``: the global L2 norm of
+    all parameters at the end of each epoch.
+
+    ``best_epoch``: the epoch (1, 2, ...) with the lowest validation loss, the
+    first one on a tie (``None`` without a validation loader); with early
+    stopping the model holds the weights of that epoch. ``stopped_epoch``: the
+    epoch after which early stopping ended training, ``None`` when all epochs
+    ran.
     """
 
     loss: list[float] = field(default_factory=list)
@@ -402,6 +367,10 @@ class TrainHistory:
     metrics: dict[str, list[float]] = field(default_factory=dict)
     seconds: list[float] = field(default_factory=list)
     metrics_on: str = "validation"
+    lr: list[float] = field(default_factory=list)
+    weight_norm: list[float] = field(default_factory=list)
+    best_epoch: int | None = None
+    stopped_epoch: int | None = None
 
     @property
     def epochs(self) -> list[int]:
@@ -412,7 +381,8 @@ class TrainHistory:
         """The curves as a dict of lists, for ``mlp_course.plotting.plot_history``:
         validation metrics under ``val_<name>``, training ones under ``<name>``."""
         prefix = "val_" if self.metrics_on == "validation" else ""
-        out = {"loss": list(self.loss), "grad_norm": list(self.grad_norm), "val_loss": list(self.val_loss)}
+        out = {"loss": list(self.loss), "grad_norm": list(self.grad_norm), "val_loss": list(self.val_loss),
+               "lr": list(self.lr), "weight_norm": list(self.weight_norm)}
         out.update({prefix + name: list(values) for name, values in self.metrics.items()})
         return out
 
@@ -424,6 +394,10 @@ class TrainHistory:
             parts.append(f"val_loss={self.val_loss[-1]:.4f}")
         prefix = "val_" if self.metrics_on == "validation" else ""
         parts += [f"{prefix}{name}={values[-1]:.4f}" for name, values in self.metrics.items() if values]
+        if self.stopped_epoch is not None:
+            parts.append(f"stopped_epoch={self.stopped_epoch}")
+        if self.best_epoch is not None:
+            parts.append(f"best_epoch={self.best_epoch}")
         if self.seconds:
             parts.append(f"seconds={sum(self.seconds):.1f}")
         return "TrainHistory(" + ", ".join(parts) + ")"
@@ -553,6 +527,9 @@ def fit(
     clip_norm: float | None = None,
     metrics: Mapping[str, Callable] | None = None,
     progress: bool = False,
+    scheduler: Any = None,
+    scheduler_interval: str = "epoch",
+    early_stopping: int | None = None,
 ) -> TrainHistory:
     """Train for ``epochs`` passes over ``train_loader``; returns a :class:`TrainHistory`.
 
@@ -562,6 +539,21 @@ def fit(
     loader, or on the training loader (in a fixed order, in evaluation mode)
     when there is none. ``device=None`` uses the device of the model's
     parameters; the model must already be on ``device`` when one is given.
+
+    ``scheduler``: a ``torch.optim.lr_scheduler`` scheduler created for
+    ``optimizer``, stepped once after each epoch (``scheduler_interval="epoch"``,
+    the default) or after every batch (``"step"``, e.g. for ``OneCycleLR``);
+    ``history.lr`` records the lr of group 0 in each epoch. A
+    ``ReduceLROnPlateau`` is stepped after each epoch with the validation loss
+    (it needs ``val_loader``).
+
+    ``early_stopping=k`` (the patience, a positive integer; needs
+    ``val_loader``): training stops after the epoch at which the validation
+    loss has not gone below its lowest value for ``k`` epochs, and the model
+    is then given back the ``state_dict`` (parameters and buffers, such as
+    batch norm's running statistics) it had after its best epoch, copied at the
+    time. The optimizer's and the scheduler's state are not rewound.
+    ``history.best_epoch`` and ``history.stopped_epoch`` say what happened.
 
     Before training starts, the arguments are checked and the model, the loss
     and the metrics are run once on the first batch of each loader (in
@@ -582,6 +574,9 @@ def fit(
     metrics = _check_metrics("fit", metrics)
     if not isinstance(progress, bool):
         raise TypeError(f"fit: progress must be True or False, got {progress!r}")
+    scheduler_interval = _check_scheduler_interval("fit", scheduler_interval)
+    plateau = _check_scheduler("fit", scheduler, optimizer, scheduler_interval, val_loader, int(epochs), train_loader)
+    early_stopping = _check_early_stopping("fit", early_stopping, val_loader)
     device = _resolve_device("fit", model, device)
     _trial_run("fit", "train_loader", model, train_loader, loss_fn, device, {} if val_loader is not None else metrics)
     if val_loader is not None:
@@ -590,13 +585,17 @@ def fit(
     history = TrainHistory(metrics={name: [] for name in metrics},
                            metrics_on="validation" if val_loader is not None else "training")
     metrics_loader = val_loader if val_loader is not None else (_evaluation_view(train_loader) if metrics else None)
+    after_step = scheduler.step if scheduler is not None and scheduler_interval == "step" else None
+    best_loss, best_state = math.inf, None
     bar = _Progress(progress)
     try:
         for epoch in range(1, int(epochs) + 1):
             start = time.perf_counter()
-            loss, norm = _train_epoch("fit", model, train_loader, loss_fn, optimizer, device, clip_norm)
+            history.lr.append(float(optimizer.param_groups[0]["lr"]))
+            loss, norm = _train_epoch("fit", model, train_loader, loss_fn, optimizer, device, clip_norm, after_step)
             history.loss.append(loss)
             history.grad_norm.append(norm)
+            history.weight_norm.append(_weight_norm(model))
             if metrics_loader is not None:
                 name = "val_loader" if val_loader is not None else "train_loader"
                 result = _evaluate("fit", model, metrics_loader, loss_fn, device, metrics, name)
@@ -604,10 +603,27 @@ def fit(
                     history.val_loss.append(result["loss"])
                 for metric_name in metrics:
                     history.metrics[metric_name].append(result[metric_name])
+            if scheduler is not None and scheduler_interval == "epoch":
+                if plateau:
+                    scheduler.step(history.val_loss[-1])
+                else:
+                    scheduler.step()
+            if val_loader is not None and history.val_loss[-1] < best_loss:  # NaN never counts as better
+                best_loss, history.best_epoch = history.val_loss[-1], epoch
+                if early_stopping is not None:
+                    best_state = copy.deepcopy(model.state_dict())  # a copy: training goes on changing the model
+            waited = epoch - (history.best_epoch or 0)  # epochs since the best one
+            stop = early_stopping is not None and waited >= early_stopping and epoch < epochs
+            if stop:
+                history.stopped_epoch = epoch
             history.seconds.append(time.perf_counter() - start)
-            bar.update(_progress_line(epoch, int(epochs), history), force=epoch == epochs)
+            bar.update(_progress_line(epoch, int(epochs), history), force=epoch == epochs or stop)
+            if stop:
+                break
     finally:
         bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
     return history
 
 

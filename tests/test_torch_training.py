@@ -297,7 +297,7 @@ def test_fit_is_deterministic_and_its_history_is_consistent(data):
     assert history.loss[-1] < history.loss[0]
     assert repr(history).startswith("TrainHistory(epochs=3, loss=") and "val_loss=" in repr(history)
     assert "val_accuracy=" in repr(history)
-    assert set(history.as_dict()) == {"loss", "grad_norm", "val_loss", "val_accuracy"}
+    assert set(history.as_dict()) == {"loss", "grad_norm", "val_loss", "lr", "weight_norm", "val_accuracy"}
 
 
 def test_fit_equals_repeated_train_one_epoch(data):
@@ -314,7 +314,7 @@ def test_fit_equals_repeated_train_one_epoch(data):
     on_train = evaluate(model, tensor_loader(X, y, BATCH, shuffle=False), nn.CrossEntropyLoss(),
                         metrics={"accuracy": accuracy})
     assert history.metrics["accuracy"][-1] == pytest.approx(on_train["accuracy"])
-    assert set(history.as_dict()) == {"loss", "grad_norm", "val_loss", "accuracy"}
+    assert set(history.as_dict()) == {"loss", "grad_norm", "val_loss", "lr", "weight_norm", "accuracy"}
 
 
 def test_fit_clip_norm_changes_training_and_records_norms_before_clipping(data):
@@ -507,3 +507,283 @@ def test_train_one_epoch_refuses_a_non_scalar_loss_before_stepping(data):
                         clip_norm=0.0)
     with pytest.raises(TypeError, match=r"evaluate: metrics must be None or a dict"):
         evaluate(model, tensor_loader(X, y), nn.CrossEntropyLoss(), metrics=accuracy)
+
+
+# -- fit: learning-rate schedulers -----------------------------------------------------------------------------------
+
+lr_scheduler = torch.optim.lr_scheduler
+
+
+def sgd_setup(seed=0):
+    model = make_model(seed)
+    return model, torch.optim.SGD(model.parameters(), lr=0.2, momentum=0.9)
+
+
+def test_fit_with_step_lr_equals_a_hand_loop_with_scheduler_step(data):
+    X, y = data
+    model, optimizer = sgd_setup()
+    scheduler = lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+    history = fit(model, tensor_loader(X, y, BATCH, seed=0), nn.CrossEntropyLoss(), optimizer, epochs=5,
+                  scheduler=scheduler)
+    twin, twin_optimizer = sgd_setup()
+    twin_scheduler = lr_scheduler.StepLR(twin_optimizer, step_size=2, gamma=0.5)
+    loader = tensor_loader(X, y, BATCH, seed=0)
+    losses, norms, lrs = [], [], []
+    for _ in range(5):
+        lrs.append(twin_optimizer.param_groups[0]["lr"])  # the lr this epoch trains with
+        loss, norm = train_one_epoch(twin, loader, nn.CrossEntropyLoss(), twin_optimizer)
+        losses.append(loss)
+        norms.append(norm)
+        twin_scheduler.step()
+    assert lrs == pytest.approx([0.2, 0.2, 0.1, 0.1, 0.05])
+    assert history.lr == pytest.approx(lrs, rel=1e-12)
+    assert history.loss == pytest.approx(losses, rel=1e-6) and history.grad_norm == pytest.approx(norms, rel=1e-6)
+    assert all(torch.allclose(p, q) for p, q in zip(model.parameters(), twin.parameters()))
+    assert scheduler.last_epoch == twin_scheduler.last_epoch == 5
+    assert scheduler.get_last_lr() == pytest.approx(twin_scheduler.get_last_lr())
+    assert scheduler.get_last_lr() == pytest.approx([0.05])  # 0.2 * 0.5 ** (5 // 2)
+    assert history.as_dict()["lr"] == history.lr and history.best_epoch is None and history.stopped_epoch is None
+
+
+def test_fit_without_a_scheduler_records_the_constant_lr(data):
+    X, y = data
+    model, optimizer = sgd_setup()
+    history = fit(model, tensor_loader(X, y, BATCH), nn.CrossEntropyLoss(), optimizer, epochs=3)
+    assert history.lr == [0.2, 0.2, 0.2] and optimizer.param_groups[0]["lr"] == 0.2
+
+
+def test_fit_steps_one_cycle_after_every_batch_like_a_hand_loop(data):
+    X, y = data
+    epochs, batches = 3, 4  # 50 examples in batches of 16: 4 batches per epoch, 12 steps in all
+
+    def one_cycle(optimizer):
+        return lr_scheduler.OneCycleLR(optimizer, max_lr=0.5, epochs=epochs, steps_per_epoch=batches)
+
+    model, optimizer = sgd_setup()
+    scheduler = one_cycle(optimizer)
+    loader = tensor_loader(X, y, BATCH, seed=0)
+    assert len(loader) == batches
+    history = fit(model, loader, nn.CrossEntropyLoss(), optimizer, epochs=epochs, scheduler=scheduler,
+                  scheduler_interval="step")
+    twin, twin_optimizer = sgd_setup()
+    twin_scheduler = one_cycle(twin_optimizer)
+    loss_fn = nn.CrossEntropyLoss()
+    losses, epoch_lrs, batch_lrs = [], [], []
+    twin.train()
+    hand_loader = tensor_loader(X, y, BATCH, seed=0)
+    for _ in range(epochs):
+        epoch_lrs.append(twin_optimizer.param_groups[0]["lr"])
+        total, count = 0.0, 0
+        for inputs, targets in hand_loader:
+            batch_lrs.append(twin_optimizer.param_groups[0]["lr"])
+            twin_optimizer.zero_grad()
+            loss = loss_fn(twin(inputs), targets)
+            loss.backward()
+            twin_optimizer.step()
+            twin_scheduler.step()
+            total += loss.item() * len(inputs)
+            count += len(inputs)
+        losses.append(total / count)
+    assert len(set(batch_lrs)) == len(batch_lrs) == epochs * batches, "the lr changes at every batch"
+    assert history.lr == pytest.approx(epoch_lrs, rel=1e-12) and epoch_lrs == batch_lrs[::batches]
+    assert history.loss == pytest.approx(losses, rel=1e-6)
+    assert all(torch.allclose(p, q) for p, q in zip(model.parameters(), twin.parameters()))
+    assert scheduler.last_epoch == epochs * batches
+    assert optimizer.param_groups[0]["momentum"] == pytest.approx(twin_optimizer.param_groups[0]["momentum"])
+
+
+# -- fit: early stopping -------------------------------------------------------------------------------------------
+#
+# A constructed case: the training targets are 2x, the validation targets x, so the validation loss falls while the
+# predictions pass near x (its lowest value after epoch 5 here) and then rises as they move on towards 2x. The
+# model has batch norm, whose running statistics (buffers) change in every epoch.
+
+ES_PATIENCE = 3
+
+
+def es_data():
+    X = np.random.default_rng(1).normal(3.0, 1.0, size=(40, 1))
+    return X, 2 * X, X
+
+
+def es_model():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.BatchNorm1d(1), nn.Linear(1, 1))
+
+
+def es_loaders():
+    X, y_train, y_val = es_data()
+    return (tensor_loader(X, y_train, 10, seed=0, y_dtype=torch.float32),
+            tensor_loader(X, y_val, 20, shuffle=False, y_dtype=torch.float32))
+
+
+def es_fit(epochs, **kwargs):
+    model = es_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    train, val = es_loaders()
+    history = fit(model, train, nn.MSELoss(), optimizer, epochs=epochs, val_loader=val, **kwargs)
+    return model, optimizer, history
+
+
+@pytest.fixture(scope="module")
+def es_hand_run():
+    """The same training by hand: validation loss and a deep copy of the state after every epoch."""
+    model = es_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    train, val = es_loaders()
+    val_losses, states = [], []
+    for _ in range(12):
+        train_one_epoch(model, train, nn.MSELoss(), optimizer)
+        val_losses.append(evaluate(model, val, nn.MSELoss())["loss"])
+        states.append(copy.deepcopy(model.state_dict()))
+    best = int(np.argmin(val_losses)) + 1
+    # The case is what it is built to be: a clear best epoch in the middle, then rising losses.
+    assert best == 5 and all(v > val_losses[best - 1] for v in val_losses[best:])
+    return val_losses, states, best
+
+
+def same_state(model, state):
+    mine = model.state_dict()
+    return mine.keys() == state.keys() and all(torch.equal(mine[k], state[k]) for k in state)
+
+
+def test_early_stopping_stops_after_patience_and_restores_the_best_weights_and_buffers(es_hand_run):
+    val_losses, states, best = es_hand_run
+    model, _, history = es_fit(12, early_stopping=ES_PATIENCE)
+    stop = best + ES_PATIENCE
+    assert history.best_epoch == best and history.stopped_epoch == stop
+    assert len(history.loss) == len(history.val_loss) == len(history.lr) == len(history.weight_norm) == stop
+    assert history.val_loss == pytest.approx(val_losses[:stop], rel=1e-6)
+    assert same_state(model, states[best - 1]), "the best epoch's parameters and buffers, exactly"
+    assert not torch.equal(states[best - 1]["0.running_mean"], states[stop - 1]["0.running_mean"])
+    assert not same_state(model, states[stop - 1])
+    assert "stopped_epoch=8" in repr(history) and "best_epoch=5" in repr(history)
+
+
+def test_early_stopping_that_runs_every_epoch_still_restores_the_best_state(es_hand_run):
+    val_losses, states, best = es_hand_run
+    for epochs in (best + ES_PATIENCE, best + 1):  # stopping would fall on the last epoch / patience not used up
+        model, _, history = es_fit(epochs, early_stopping=ES_PATIENCE)
+        assert history.stopped_epoch is None and len(history.loss) == epochs, epochs
+        assert history.best_epoch == best and same_state(model, states[best - 1]), epochs
+    model, _, history = es_fit(best - 1, early_stopping=ES_PATIENCE)  # still improving at the end: the last epoch
+    assert history.best_epoch == best - 1 and history.stopped_epoch is None and same_state(model, states[best - 2])
+
+
+def test_without_early_stopping_the_model_keeps_its_last_state_and_best_epoch_is_reported(es_hand_run):
+    val_losses, states, best = es_hand_run
+    model, _, history = es_fit(8)
+    assert history.best_epoch == best and history.stopped_epoch is None
+    assert same_state(model, states[7])
+    X, y_train, _ = es_data()
+    model = es_model()
+    no_val = fit(model, tensor_loader(X, y_train, 10, y_dtype=torch.float32), nn.MSELoss(),
+                 torch.optim.SGD(model.parameters(), lr=0.01), epochs=2)
+    assert no_val.best_epoch is None and no_val.stopped_epoch is None
+
+
+def test_fit_steps_reduce_lr_on_plateau_with_the_validation_loss(es_hand_run):
+    def plateau(optimizer):
+        return lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=0)
+
+    model = es_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    train, val = es_loaders()
+    history = fit(model, train, nn.MSELoss(), optimizer, epochs=8, val_loader=val, scheduler=plateau(optimizer))
+    twin = es_model()
+    twin_optimizer = torch.optim.SGD(twin.parameters(), lr=0.01)
+    twin_scheduler = plateau(twin_optimizer)
+    train, val = es_loaders()  # fresh loaders: the same shuffling as fit's
+    lrs, val_losses = [], []
+    for _ in range(8):
+        lrs.append(twin_optimizer.param_groups[0]["lr"])
+        train_one_epoch(twin, train, nn.MSELoss(), twin_optimizer)
+        val_losses.append(evaluate(twin, val, nn.MSELoss())["loss"])
+        twin_scheduler.step(val_losses[-1])
+    assert min(lrs) < 0.01, "the case reduces the lr"
+    assert history.lr == pytest.approx(lrs, rel=1e-12) and history.val_loss == pytest.approx(val_losses, rel=1e-6)
+    assert all(torch.allclose(p, q) for p, q in zip(model.state_dict().values(), twin.state_dict().values()))
+
+
+# -- fit: weight norm ----------------------------------------------------------------------------------------------
+
+
+def test_weight_norm_is_the_global_norm_of_all_parameters_after_each_epoch(data):
+    X, y = data
+    model, optimizer = sgd_setup()
+    model[0].bias.requires_grad_(False)  # a frozen parameter counts too
+    history = fit(model, tensor_loader(X, y, BATCH), nn.CrossEntropyLoss(), optimizer, epochs=3)
+    twin, twin_optimizer = sgd_setup()
+    twin[0].bias.requires_grad_(False)
+    loader = tensor_loader(X, y, BATCH)
+    norms = []
+    for _ in range(3):
+        train_one_epoch(twin, loader, nn.CrossEntropyLoss(), twin_optimizer)
+        norms.append(torch.linalg.vector_norm(torch.cat([p.detach().flatten() for p in twin.parameters()])).item())
+    assert history.weight_norm == pytest.approx(norms, rel=1e-5)
+    final = torch.linalg.vector_norm(torch.cat([p.detach().double().flatten() for p in model.parameters()]))
+    assert history.weight_norm[-1] == pytest.approx(final.item(), rel=1e-6)
+    assert len(set(history.weight_norm)) == 3, "it moves with training"
+    assert history.as_dict()["weight_norm"] == history.weight_norm
+
+
+# -- fit: bad schedulers and early stopping, refused before anything changes -----------------------------------------
+
+
+class ScratchLikeScheduler:
+    """Stands for a scheduler of mlp_course.scratch.lr_scheduler (for the scratch optimisers)."""
+
+
+ScratchLikeScheduler.__module__ = "mlp_course.scratch.lr_scheduler"
+
+
+def bad_schedule_cases(X, y):
+    val = tensor_loader(X, y, BATCH, shuffle=False)
+    return [
+        (lambda opt: {"scheduler": lr_scheduler.StepLR(torch.optim.SGD(make_model(1).parameters(), lr=0.1), 1)},
+         ValueError, r"the scheduler is bound to another optimizer than the one passed to fit"),
+        (lambda opt: {"scheduler": lr_scheduler.StepLR}, TypeError, "got the class StepLR itself"),
+        (lambda opt: {"scheduler": "cosine"}, TypeError,
+         r"scheduler must be a torch.optim.lr_scheduler scheduler, e.g. .*StepLR.*got str"),
+        (lambda opt: {"scheduler": ScratchLikeScheduler()}, TypeError, r"mlp_course.training.fit"),
+        (lambda opt: {"scheduler": lr_scheduler.StepLR(opt, 1), "scheduler_interval": "batch"}, ValueError,
+         r"scheduler_interval must be 'epoch' .* or 'step' .*got 'batch'"),
+        (lambda opt: {"scheduler_interval": None}, ValueError, "scheduler_interval must be 'epoch'"),
+        (lambda opt: {"scheduler": lr_scheduler.ReduceLROnPlateau(opt), "val_loader": val,
+                      "scheduler_interval": "step"}, ValueError,
+         r"ReduceLROnPlateau is stepped with the validation loss.*scheduler.step\(evaluate"),
+        (lambda opt: {"scheduler": lr_scheduler.ReduceLROnPlateau(opt)}, ValueError,
+         "ReduceLROnPlateau .* needs val_loader"),
+        (lambda opt: {"scheduler": lr_scheduler.OneCycleLR(opt, max_lr=0.5, total_steps=5),
+                      "scheduler_interval": "step"}, ValueError,
+         r"OneCycleLR has total_steps=5 .* step it 8 more times \(2 epochs x 4 batches"),
+        (lambda opt: {"scheduler": lr_scheduler.OneCycleLR(opt, max_lr=0.5, total_steps=1)},
+         ValueError, r"total_steps=1 .* 2 more times"),
+        (lambda opt: {"early_stopping": 0, "val_loader": val}, ValueError,
+         "early_stopping must be None or a positive integer .*got 0"),
+        (lambda opt: {"early_stopping": -2, "val_loader": val}, ValueError, "early_stopping must be None or a posit"),
+        (lambda opt: {"early_stopping": 2.0, "val_loader": val}, ValueError, "early_stopping must be None or a posit"),
+        (lambda opt: {"early_stopping": True, "val_loader": val}, ValueError, "got True"),
+        (lambda opt: {"early_stopping": 2}, ValueError,
+         "early_stopping=2 watches the validation loss, so it needs val_loader"),
+    ]
+
+
+def test_fit_refuses_bad_schedulers_and_early_stopping_before_changing_anything(data):
+    X, y = data
+    for make_overrides, error, message in bad_schedule_cases(X, y):
+        model = make_model()
+        model.train()
+        before = snapshot(model)
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+        overrides = make_overrides(optimizer)
+        scheduler = overrides.get("scheduler")
+        steps = getattr(scheduler, "last_epoch", None)
+        lr = optimizer.param_groups[0]["lr"]
+        kwargs = {"train_loader": tensor_loader(X, y, BATCH), "loss_fn": nn.CrossEntropyLoss(),
+                  "optimizer": optimizer, "epochs": 2, **overrides}
+        with pytest.raises(error, match=message):
+            fit(model, **kwargs)
+        assert unchanged(model, before), message
+        assert all(p.grad is None for p in model.parameters()) and not optimizer.state, message
+        assert optimizer.param_groups[0]["lr"] == lr and getattr(scheduler, "last_epoch", None) == steps, message
