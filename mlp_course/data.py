@@ -91,7 +91,7 @@ class TabularData:
         """The features and the label as a pandas ``DataFrame`` (label column last)."""
         try:
             import pandas as pd
-        except ImportError as error:  # pragma: no cover - pandas comes with mlxtend
+        except ImportError as error:  # pragma: no cover - pandas is a dependency
             raise ImportError("TabularData.frame needs pandas: pip install pandas") from error
         frame = pd.DataFrame(self.X, columns=list(self.feature_names))
         frame[self.target_name] = self.y

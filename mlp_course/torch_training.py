@@ -211,7 +211,8 @@ def _grad_norm(parameters: list[torch.Tensor]) -> torch.Tensor:
 
 def _weight_norm(model: nn.Module) -> float:
     """The global L2 norm of all the model's parameters (every entry of every parameter once)."""
-    norms = [torch.linalg.vector_norm(p.detach(), 2.0).float() for p in model.parameters()]
+    # float64 on the CPU: exact for float64 models, and MPS has no float64.
+    norms = [torch.linalg.vector_norm(p.detach(), 2.0).cpu().double() for p in model.parameters()]
     return float(torch.linalg.vector_norm(torch.stack(norms), 2.0)) if norms else 0.0
 
 
