@@ -141,7 +141,9 @@ class answer_running:
             if frame.f_code in _MAY_CALL:
                 return
             module = frame.f_globals.get("__name__") or ""
-            what = frame.f_code.co_name
+            what = getattr(frame.f_code, "co_qualname", frame.f_code.co_name)  # Parameter.__init__ (3.11+)
+            if what == "<module>":
+                what = f"{module} (importing it)"
         elif event == "c_call":
             module = getattr(arg, "__module__", None)
             if module is None:  # a method of a builtin type: its type's module (torch.Tensor.sum)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from functools import lru_cache
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -39,6 +39,27 @@ class Parameter:
         return f"Parameter(name={self.name!r}, shape={self.data.shape}, dtype={self.data.dtype})"
 
 
+class RemovableHandle:
+    """What ``register_forward_hook`` returns: ``remove()`` unregisters the hook
+    (calling it again does nothing), as ``torch.utils.hooks.RemovableHandle``."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict[int, Callable]) -> None:
+        self.hooks = hooks
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        self.hooks.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.remove()
+
+
 class Module:
     """Base class: ``forward`` computes the output, ``backward`` the input gradient.
 
@@ -62,7 +83,32 @@ class Module:
         raise NotImplementedError
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        return self.forward(x)
+        out = self.forward(x)
+        hooks = self.__dict__.get("_forward_hooks")
+        if hooks:
+            for hook in list(hooks.values()):
+                result = hook(self, (x,), out)
+                if result is not None:
+                    out = result
+        return out
+
+    def register_forward_hook(self, hook: Callable[[Module, tuple, Any], Any]) -> RemovableHandle:
+        """Call ``hook(module, input, output)`` after every forward pass run
+        through ``module(x)``, as PyTorch does: ``input`` is the tuple ``(x,)``;
+        a hook that returns something other than ``None`` replaces the output.
+
+        Returns a handle whose ``remove()`` unregisters the hook (also usable as
+        a ``with`` block). Hooks are kept in ``module._forward_hooks``.
+        """
+        if not callable(hook):
+            raise TypeError(
+                f"{type(self).__name__}.register_forward_hook: hook must be a function "
+                f"hook(module, input, output), got {type(hook).__name__}"
+            )
+        hooks = self.__dict__.setdefault("_forward_hooks", {})
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
 
     # -- structure ---------------------------------------------------------
     def named_children(self) -> Iterator[tuple[str, Module]]:

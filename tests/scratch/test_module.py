@@ -281,3 +281,104 @@ def test_base_module_forward_and_backward_are_abstract():
         Module().forward(np.ones(1))
     with pytest.raises(NotImplementedError):
         Module().backward(np.ones(1))
+
+
+# -- forward hooks -------------------------------------------------------------------
+
+
+def test_forward_hook_gets_the_module_the_input_tuple_and_the_output_as_in_pytorch():
+    x = np.random.default_rng(1).standard_normal((5, 4))
+    scratch_model, seen = deep_model().eval(), {}
+    torch_model, torch_seen = to_torch(scratch_model), {}
+
+    def hook(store):
+        def record(module, inputs, output):
+            store[type(module).__name__] = (inputs, output)
+
+        return record
+
+    scratch_model[2].register_forward_hook(hook(seen))
+    torch_model[2].register_forward_hook(hook(torch_seen))
+    out = scratch_model(x)
+    torch_model(tensor(x))
+    inputs, output = seen["ReLU"]
+    assert isinstance(inputs, tuple) and len(inputs) == 1
+    assert_close(inputs[0], torch_seen["ReLU"][0][0])
+    assert_close(output, torch_seen["ReLU"][1])
+    assert_close(out, torch_model(tensor(x)))
+
+
+def test_hooks_on_the_layers_of_nested_sequentials_fire_in_forward_order():
+    model, order = deep_model(), []
+    for module in model.modules():
+        module.register_forward_hook(lambda module, inputs, output: order.append(type(module).__name__))
+    model(np.ones((3, 4)))
+    assert order == ["Linear", "BatchNorm1d", "ReLU", "Dropout", "Linear", "Tanh", "Sequential", "Linear",
+                     "Sequential"]
+
+
+def test_a_hook_that_returns_a_value_replaces_the_output_and_backward_is_unchanged():
+    layer = Linear(3, 2, dtype=np.float64)
+    x = np.ones((4, 3))
+    plain = layer(x)
+    handle = layer.register_forward_hook(lambda module, inputs, output: 2 * output)
+    assert_close(layer(x), 2 * plain)
+    handle.remove()
+    assert_close(layer(x), plain)
+
+
+def test_removing_a_hook_stops_it_and_leaves_the_others():
+    layer, calls = ReLU(), []
+    first = layer.register_forward_hook(lambda *args: calls.append("first"))
+    layer.register_forward_hook(lambda *args: calls.append("second"))
+    layer(np.ones((1, 2)))
+    first.remove()
+    first.remove()  # a second remove does nothing
+    layer(np.ones((1, 2)))
+    assert calls == ["first", "second", "second"]
+    assert len(layer._forward_hooks) == 1
+
+
+def test_a_handle_used_as_a_with_block_removes_its_hook():
+    layer, calls = Tanh(), []
+    with layer.register_forward_hook(lambda *args: calls.append(1)):
+        layer(np.zeros((1, 1)))
+    layer(np.zeros((1, 1)))
+    assert calls == [1] and not layer._forward_hooks
+
+
+def test_a_hook_can_remove_itself_while_it_runs():
+    layer, calls = Sigmoid(), []
+
+    def once(module, inputs, output):
+        calls.append(1)
+        handle.remove()
+
+    handle = layer.register_forward_hook(once)
+    layer(np.zeros((1, 1)))
+    layer(np.zeros((1, 1)))
+    assert calls == [1]
+
+
+def test_forward_called_directly_does_not_run_hooks_as_in_pytorch():
+    layer, calls = ReLU(), []
+    layer.register_forward_hook(lambda *args: calls.append(1))
+    layer.forward(np.ones((1, 1)))
+    assert calls == []
+
+
+def test_a_module_without_hooks_keeps_no_hook_attribute_and_its_parameters_are_unchanged():
+    model = deep_model()
+    names = [name for name, _ in model.named_parameters()]
+    handle = model[0].register_forward_hook(lambda *args: None)
+    assert "_forward_hooks" not in vars(model[2])
+    assert [name for name, _ in model.named_parameters()] == names
+    model.to(np.float32)  # the hook dict is not a buffer or parameter
+    handle.remove()
+    assert model[0]._forward_hooks == {}
+
+
+def test_register_forward_hook_refuses_what_is_not_callable():
+    with pytest.raises(TypeError, match=re.escape("Linear.register_forward_hook: hook must be a function "
+                                                  "hook(module, input, output), got int")):
+        Linear(2, 2).register_forward_hook(3)
