@@ -1,7 +1,8 @@
 """A small, friendly training loop for scratch models.
 
 ``fit`` does mini-batch training with shuffling, an optional validation split,
-optional gradient clipping, and records per-epoch curves in a :class:`History`.
+optional gradient clipping, an optional learning-rate scheduler and early
+stopping, and records per-epoch curves in a :class:`History`.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from mlp_course.scratch import (
     Module,
     MSELoss,
     Optimizer,
+    Parameter,
     clip_grad_norm_,
     grad_norm,
 )
 from mlp_course.scratch._validation import check_number, check_positive_int, describe
+from mlp_course.scratch.lr_scheduler import LRScheduler, OneCycleLR
 from mlp_course.scratch.module import call_backward
 from mlp_course.scratch.regularization import BatchNorm1d
 from mlp_course.seed import get_rng
@@ -33,7 +36,15 @@ from mlp_course.seed import get_rng
 @dataclass
 class History:
     """Per-epoch curves recorded by :func:`fit` (validation lists stay empty
-    without validation data; accuracy lists stay empty for regression)."""
+    without validation data; accuracy lists stay empty for regression).
+
+    ``lr``: the learning rate of the optimizer's first parameter group used in
+    each epoch (read when the epoch starts). ``best_epoch``: the epoch (1, 2,
+    ...) with the lowest validation loss, the first one on a tie (``None``
+    without validation data); with early stopping the model holds the weights
+    of that epoch. ``stopped_epoch``: the epoch after which early stopping
+    ended training, ``None`` when all epochs ran.
+    """
 
     loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
@@ -41,6 +52,9 @@ class History:
     val_accuracy: list[float] = field(default_factory=list)
     grad_norm: list[float] = field(default_factory=list)
     weight_norm: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    best_epoch: int | None = None
+    stopped_epoch: int | None = None
 
     @property
     def epochs(self) -> list[int]:
@@ -52,6 +66,8 @@ class History:
             values = getattr(self, name)
             if values:
                 parts.append(f"{name}={values[-1]:.4f}")
+        if self.stopped_epoch is not None:  # early stopping ended the run
+            parts += [f"stopped_epoch={self.stopped_epoch}", f"best_epoch={self.best_epoch}"]
         return "History(" + ", ".join(parts) + ")"
 
 
@@ -145,6 +161,9 @@ def fit(
     clip_norm: float | None = None,
     rng: np.random.Generator | None = None,
     verbose: int = 0,
+    scheduler: LRScheduler | None = None,
+    early_stopping: int | None = None,
+    scheduler_interval: str = "epoch",
 ) -> History:
     """Train ``model`` on ``(X, y)`` with mini-batches and return its :class:`History`.
 
@@ -154,6 +173,15 @@ def fit(
       ``validation_data=(X_val, y_val)`` passes a set explicitly instead.
     * ``clip_norm`` clips the global gradient norm before every step.
     * ``verbose=k`` prints one line every ``k`` epochs (and after the last).
+    * ``scheduler``: a scheduler of :mod:`mlp_course.scratch.lr_scheduler` built on
+      ``optimizer``, stepped once after each epoch's updates (or after every
+      batch with ``scheduler_interval="step"``, e.g. for ``OneCycleLR``);
+      ``history.lr`` records the lr of group 0 in each epoch.
+    * ``early_stopping=k`` (the patience; needs validation data): training stops
+      after the epoch at which the validation loss has not gone below its lowest
+      value for ``k`` epochs, and the model gets back the parameters and the
+      batch-norm running statistics it had after its best epoch
+      (``history.best_epoch``). The optimizer and the scheduler are not rewound.
 
     Every argument is checked before the model is touched.
     """
@@ -170,26 +198,97 @@ def fit(
         raise ValueError(f"fit: verbose must be a non-negative integer, got {verbose!r}")
     if validation_data is not None and validation_split:
         raise ValueError("fit: pass either validation_split or validation_data, not both")
+    if scheduler_interval not in ("epoch", "step"):
+        raise ValueError(f"fit: scheduler_interval must be 'epoch' (step the scheduler after each epoch) or "
+                         f"'step' (after each batch, e.g. for OneCycleLR), got {scheduler_interval!r}")
+    if early_stopping is not None:
+        if isinstance(early_stopping, bool) or not isinstance(early_stopping, numbers.Integral) or early_stopping < 1:
+            raise ValueError(f"fit: early_stopping must be None or a positive integer (the patience: how many "
+                             f"epochs without a lower validation loss to wait), got {early_stopping!r}")
+        if validation_data is None and not validation_split:
+            raise ValueError(f"fit: early_stopping={early_stopping} watches the validation loss, so it needs "
+                             f"validation data; pass validation_split=0.2 or validation_data=(X_val, y_val)")
     _check_pair("fit", X, y)
     rng = get_rng() if rng is None else rng
     X_train, y_train, X_val, y_val = _prepare_data(model, loss_fn, X, y, validation_split, validation_data, rng)
     _check_before_training(model, loss_fn, X_train, y_train, X_val, y_val, batch_size)
+    if scheduler is not None and optimizer is None:
+        raise ValueError("fit: a scheduler needs the optimizer it was built on; pass it too: "
+                         "fit(model, X, y, loss_fn, optimizer, scheduler=scheduler)")
     optimizer = SGD(model.parameters(), lr=lr) if optimizer is None else optimizer
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"fit: optimizer must be a scratch Optimizer, got {describe(optimizer)}")
+    steps_per_epoch = -(-len(X_train) // batch_size)
+    _check_scheduler(scheduler, optimizer, epochs * (steps_per_epoch if scheduler_interval == "step" else 1))
 
     history = History()
+    after_step = scheduler.step if scheduler is not None and scheduler_interval == "step" else None
+    best_loss, best_state = np.inf, None
     model.train()
     for epoch in range(1, epochs + 1):
-        _train_one_epoch(model, loss_fn, optimizer, X_train, y_train, batch_size, shuffle, clip_norm, rng, history)
+        history.lr.append(float(optimizer.param_groups[0]["lr"]))
+        _train_one_epoch(model, loss_fn, optimizer, X_train, y_train, batch_size, shuffle, clip_norm, rng, history,
+                         after_step)
         if X_val is not None:
             val_loss, val_accuracy = evaluate(model, loss_fn, X_val, y_val)
             history.val_loss.append(val_loss)
             if val_accuracy is not None:
                 history.val_accuracy.append(val_accuracy)
+            if val_loss < best_loss:  # NaN never counts as better
+                best_loss, history.best_epoch = val_loss, epoch
+                if early_stopping is not None:
+                    best_state = _model_state(model)  # copies: training goes on changing the model
+        if scheduler is not None and scheduler_interval == "epoch":
+            scheduler.step()
         if verbose and (epoch % verbose == 0 or epoch == epochs):
             print(_progress_line(history, epoch, epochs))
+        waited = epoch - (history.best_epoch or 0)  # epochs since the best one
+        if early_stopping is not None and waited >= early_stopping and epoch < epochs:
+            history.stopped_epoch = epoch
+            if verbose:
+                print(f"early stopping after epoch {epoch}: the best validation loss was at epoch {history.best_epoch}")
+            break
+    if best_state is not None:
+        _restore_model_state(best_state)
     return history
+
+
+def _check_scheduler(scheduler, optimizer: Optimizer, n_steps: int) -> None:
+    """A scratch scheduler of this optimizer, with enough steps left (OneCycleLR)."""
+    if scheduler is None:
+        return
+    if not isinstance(scheduler, LRScheduler):
+        hint = (" (a torch.optim.lr_scheduler scheduler goes with mlp_course.torch_training.fit)"
+                if type(scheduler).__module__.startswith("torch") else "")
+        raise TypeError(f"fit: scheduler must be a scheduler of mlp_course.scratch.lr_scheduler, e.g. "
+                        f"lr_scheduler.StepLR(optimizer, step_size=10), got {describe(scheduler)}{hint}")
+    if scheduler.optimizer is not optimizer:
+        raise ValueError(f"fit: the scheduler is bound to another optimizer than the one passed to fit; "
+                         f"create it with that optimizer: {type(scheduler).__name__}(optimizer, ...)")
+    if isinstance(scheduler, OneCycleLR) and scheduler.last_epoch + n_steps > scheduler.total_steps:
+        raise ValueError(f"fit: this run steps the scheduler {n_steps} times, but the OneCycleLR has "
+                         f"{scheduler.total_steps - scheduler.last_epoch} steps left (total_steps="
+                         f"{scheduler.total_steps}); build it with total_steps={n_steps}")
+
+
+def _model_state(model: Module) -> list[tuple[object, str, object]]:
+    """Copies of every parameter and buffer (batch-norm running statistics and count)."""
+    state = []
+    for module in model.modules():
+        for key, value in vars(module).items():
+            if isinstance(value, Parameter):
+                state.append((value, "data", value.data.copy()))
+            elif key in getattr(module, "_buffers", ()) or key == "num_batches_tracked":
+                state.append((module, key, np.copy(value) if isinstance(value, np.ndarray) else value))
+    return state
+
+
+def _restore_model_state(state: list[tuple[object, str, object]]) -> None:
+    for owner, key, value in state:
+        if isinstance(owner, Parameter):
+            owner.data[...] = value  # in place: the optimizer holds these same Parameters
+        else:
+            setattr(owner, key, value)
 
 
 def _prepare_data(model, loss_fn, X, y, validation_split, validation_data, rng):
@@ -234,7 +333,7 @@ def _check_before_training(model, loss_fn, X_train, y_train, X_val, y_val, batch
 
 
 def _train_one_epoch(model, loss_fn, optimizer, X_train, y_train, batch_size, shuffle, clip_norm, rng,
-                     history: History) -> None:
+                     history: History, after_step=None) -> None:
     """One pass over the training data in mini-batches; appends the epoch's metrics to ``history``."""
     parameters = list(model.parameters())
     total_loss, total_correct, norms = 0.0, 0.0, []
@@ -245,6 +344,8 @@ def _train_one_epoch(model, loss_fn, optimizer, X_train, y_train, batch_size, sh
         call_backward(model, loss_fn.backward(), input_grad=False)
         norms.append(clip_grad_norm_(parameters, clip_norm) if clip_norm else grad_norm(parameters))
         optimizer.step()
+        if after_step is not None:
+            after_step()
         total_loss += batch_loss * len(X_batch)
         batch_accuracy = accuracy(loss_fn, output, y_batch)
         if batch_accuracy is not None:

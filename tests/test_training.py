@@ -28,6 +28,7 @@ from mlp_course.scratch import (
     ReLU,
     Sequential,
     Sigmoid,
+    lr_scheduler,
     mlp,
 )
 from mlp_course.training import History, accuracy, evaluate, fit, minibatches, train_val_split
@@ -416,6 +417,16 @@ BAD_CALLS = [
     (dict(batch_size=19), ValueError, "fit: BatchNorm1d needs at least 2 samples in every training batch, "
                                      "but 20 training samples in batches of 19 leave a batch of 1"),
     (dict(batch_size=1), ValueError, "fit: BatchNorm1d needs at least 2 samples in every training batch"),
+    (dict(early_stopping=3), ValueError, "fit: early_stopping=3 watches the validation loss, so it needs validation data; "
+                                         "pass validation_split=0.2 or validation_data=(X_val, y_val)"),
+    (dict(early_stopping=0, validation_split=0.2), ValueError,
+     "fit: early_stopping must be None or a positive integer (the patience: how many epochs without a lower "
+     "validation loss to wait), got 0"),
+    (dict(early_stopping=-2, validation_split=0.2), ValueError, "fit: early_stopping must be None or a positive integer"),
+    (dict(early_stopping=2.5, validation_split=0.2), ValueError, "fit: early_stopping must be None or a positive integer"),
+    (dict(early_stopping=True, validation_split=0.2), ValueError, "fit: early_stopping must be None or a positive integer"),
+    (dict(scheduler_interval="batch"), ValueError, "fit: scheduler_interval must be 'epoch' (step the scheduler after "
+                                                   "each epoch) or 'step' (after each batch, e.g. for OneCycleLR), got 'batch'"),
 ]
 
 
@@ -468,3 +479,192 @@ def test_fit_refuses_binary_targets_outside_zero_one_anywhere(loss_type):
 def test_fit_refuses_things_that_are_not_scratch_models():
     with pytest.raises(TypeError, match="fit: model must be a scratch Module, got Linear"):
         fit(torch.nn.Linear(3, 1), X3, Y3)
+
+
+# -- schedulers and early stopping -------------------------------------------------------
+
+
+def hand_loop(model, X, y, X_val, y_val, loss_fn, optimizer, scheduler, epochs, batch_size, rng, per_step=False):
+    """fit written out by hand: the lr of each epoch, the mean losses, the validation losses."""
+    record = History()
+    for _ in range(epochs):
+        record.lr.append(optimizer.param_groups[0]["lr"])
+        total = 0.0
+        for X_batch, y_batch in minibatches(X, y, batch_size, True, rng):
+            loss = loss_fn(model(X_batch), y_batch)
+            model.zero_grad()
+            model.backward(loss_fn.backward())
+            optimizer.step()
+            if per_step:
+                scheduler.step()
+            total += loss * len(X_batch)
+        record.loss.append(total / len(X))
+        record.val_loss.append(evaluate(model, loss_fn, X_val, y_val)[0])
+        if not per_step:
+            scheduler.step()
+    return record
+
+
+@pytest.mark.parametrize("kind", ["StepLR", "OneCycleLR-per-step", "SequentialLR"])
+def test_a_scheduler_inside_fit_gives_the_history_of_a_hand_loop(kind):
+    X, y = regression_data(40)
+    X_val, y_val = regression_data(12, seed=1)
+    runs = []
+    for by_hand in (False, True):
+        model = Sequential(Linear(3, 6, dtype=np.float64, rng=np.random.default_rng(2)), ReLU(),
+                           Linear(6, 1, dtype=np.float64, rng=np.random.default_rng(3)))
+        params = list(model.parameters())
+        optimizer = SGD([{"params": params[:2]}, {"params": params[2:], "lr": 0.02}], lr=0.05, momentum=0.9)
+        if kind == "StepLR":
+            scheduler, options = lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.5), {}
+        elif kind == "SequentialLR":
+            scheduler = lr_scheduler.SequentialLR(optimizer, [lr_scheduler.LinearLR(optimizer, 0.2, total_iters=3),
+                                                              lr_scheduler.CosineAnnealingLR(optimizer, T_max=7)], [3])
+            options = {}
+        else:
+            scheduler = lr_scheduler.OneCycleLR(optimizer, max_lr=0.1, total_steps=40)
+            options = dict(scheduler_interval="step")
+        if by_hand:
+            history = hand_loop(model, X, y, X_val, y_val, MSELoss(), optimizer, scheduler, 10, 10,
+                                np.random.default_rng(7), per_step=bool(options))
+        else:
+            history = fit(model, X, y, MSELoss(), optimizer, epochs=10, batch_size=10, validation_data=(X_val, y_val),
+                          rng=np.random.default_rng(7), scheduler=scheduler, **options)
+        runs.append((history, [p.data.copy() for p in params], scheduler.last_epoch, optimizer.param_groups[1]["lr"]))
+    (fitted, weights, last_epoch, lr), (manual, manual_weights, manual_last_epoch, manual_lr) = runs
+    assert fitted.lr == manual.lr and len(set(fitted.lr)) > 2
+    np.testing.assert_allclose(fitted.loss, manual.loss, rtol=1e-13)
+    np.testing.assert_allclose(fitted.val_loss, manual.val_loss, rtol=1e-13)
+    for a, b in zip(weights, manual_weights):
+        np.testing.assert_array_equal(a, b)
+    assert last_epoch == manual_last_epoch == (40 if options else 10) and lr == manual_lr
+    if kind == "StepLR":
+        assert fitted.lr == [0.05] * 3 + [0.025] * 3 + [0.0125] * 3 + [0.00625]
+
+
+def test_history_lr_without_a_scheduler_is_the_constant_lr():
+    X, y = regression_data()
+    history = fit(linear_model(), X, y, epochs=4, batch_size=8, lr=0.03)
+    assert history.lr == [0.03] * 4
+    assert history.best_epoch is None and history.stopped_epoch is None
+
+
+def one_weight_problem():
+    """y = 2x to train on, y = x to validate on: gradient descent from w = 0 moves w
+    towards 2 (w_t = 2 (1 - 0.8^t) with lr 0.1 and mean x^2 = 1), so the validation
+    loss (w - 1)^2 is lowest at epoch 3 (w = 0.976) and then rises."""
+    x = np.array([[-1.5], [-0.5], [0.5], [1.5]]) / np.sqrt(1.25)
+    model = Sequential(Linear(1, 1, bias=False, dtype=np.float64))
+    model[0].weight.data[...] = 0.0
+    return model, x, 2 * x, x, x.copy()
+
+
+def test_early_stopping_stops_at_the_right_epoch_and_restores_the_best_weights():
+    model, X, y, X_val, y_val = one_weight_problem()
+    history = fit(model, X, y, MSELoss(), epochs=20, batch_size=4, shuffle=False, lr=0.1, validation_data=(X_val, y_val),
+                  early_stopping=2)
+    w = 2 * (1 - 0.8 ** np.arange(1, 6))
+    np.testing.assert_allclose(history.val_loss, (w - 1) ** 2, rtol=1e-9)
+    assert history.best_epoch == 3 and history.stopped_epoch == 5 and len(history.loss) == 5
+    assert repr(history).endswith("stopped_epoch=5, best_epoch=3)")
+
+    best, _, _, _, _ = one_weight_problem()
+    fit(best, X, y, MSELoss(), epochs=3, batch_size=4, shuffle=False, lr=0.1)  # the snapshot at the best epoch
+    np.testing.assert_array_equal(model[0].weight.data, best[0].weight.data)
+    np.testing.assert_allclose(model[0].weight.data, [[w[2]]], rtol=1e-10)
+
+
+def test_early_stopping_that_never_triggers_still_returns_the_best_weights():
+    model, X, y, X_val, y_val = one_weight_problem()
+    history = fit(model, X, y, MSELoss(), epochs=6, batch_size=4, shuffle=False, lr=0.1, validation_data=(X_val, y_val),
+                  early_stopping=10)
+    assert history.best_epoch == 3 and history.stopped_epoch is None and len(history.loss) == 6
+    np.testing.assert_allclose(model[0].weight.data, [[2 * (1 - 0.8 ** 3)]], rtol=1e-10)
+
+
+def test_without_early_stopping_the_last_weights_stay_and_best_epoch_is_recorded():
+    model, X, y, X_val, y_val = one_weight_problem()
+    history = fit(model, X, y, MSELoss(), epochs=6, batch_size=4, shuffle=False, lr=0.1, validation_data=(X_val, y_val))
+    assert history.best_epoch == 3 and history.stopped_epoch is None
+    np.testing.assert_allclose(model[0].weight.data, [[2 * (1 - 0.8 ** 6)]], rtol=1e-10)
+
+
+def test_patience_counts_epochs_since_the_best_one():
+    for patience, stopped in [(1, 4), (2, 5), (3, 6)]:
+        model, X, y, X_val, y_val = one_weight_problem()
+        history = fit(model, X, y, MSELoss(), epochs=20, batch_size=4, shuffle=False, lr=0.1, validation_data=(X_val, y_val),
+                      early_stopping=patience)
+        assert (history.best_epoch, history.stopped_epoch) == (3, stopped)
+
+
+def state_of(model):
+    bn = model[1]
+    return [p.data.copy() for p in model.parameters()] + [bn.running_mean.copy(), bn.running_var.copy(),
+                                                          bn.num_batches_tracked]
+
+
+def test_early_stopping_restores_the_batchnorm_running_statistics_too():
+    rng = np.random.default_rng(11)
+    X, X_val = rng.standard_normal((32, 3)), rng.standard_normal((16, 3))
+    w = rng.standard_normal((3, 1))
+    y, y_val = X @ w, 0.5 * (X_val @ w)  # fitting y closely soon overshoots y_val: best epoch 5 of 8
+
+    def run(epochs, early_stopping=None):
+        model = bn_model()
+        history = fit(model, X, y, MSELoss(), SGD(model.parameters(), lr=0.01, momentum=0.9), epochs=epochs,
+                      batch_size=8, validation_data=(X_val, y_val), rng=np.random.default_rng(4),
+                      early_stopping=early_stopping)
+        return model, history
+
+    model, history = run(40, early_stopping=3)
+    assert (history.best_epoch, history.stopped_epoch) == (5, 8)
+    best, _ = run(history.best_epoch)  # the same run, stopped by hand at the best epoch
+    last, _ = run(history.stopped_epoch)  # and at the epoch where early stopping stopped
+    for a, b, c in zip(state_of(model), state_of(best), state_of(last)):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(state_of(model)[-3], state_of(last)[-3])  # the running mean did change after the best epoch
+    assert model.training  # left in training mode, as fit always does
+
+
+def test_verbose_says_when_early_stopping_ends_the_run(capsys):
+    model, X, y, X_val, y_val = one_weight_problem()
+    fit(model, X, y, MSELoss(), epochs=20, batch_size=4, shuffle=False, lr=0.1, validation_data=(X_val, y_val), early_stopping=2,
+        verbose=10)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["early stopping after epoch 5: the best validation loss was at epoch 3"]
+
+
+def scheduler_errors(optimizer, other):
+    torch_optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.1)
+    return [
+        (dict(scheduler=torch.optim.lr_scheduler.StepLR(torch_optimizer, 2)), TypeError,
+         "fit: scheduler must be a scheduler of mlp_course.scratch.lr_scheduler, e.g. lr_scheduler.StepLR(optimizer, "
+         "step_size=10), got StepLR"),
+        (dict(scheduler="cosine"), TypeError, "fit: scheduler must be a scheduler of mlp_course.scratch.lr_scheduler"),
+        (dict(scheduler=lr_scheduler.StepLR(other, 2)), ValueError,
+         "fit: the scheduler is bound to another optimizer than the one passed to fit"),
+        (dict(scheduler=lr_scheduler.StepLR(optimizer, 2), optimizer=None), ValueError,
+         "fit: a scheduler needs the optimizer it was built on"),
+        (dict(scheduler=lr_scheduler.OneCycleLR(optimizer, 0.1, total_steps=10), scheduler_interval="step"), ValueError,
+         "fit: this run steps the scheduler 10 times, but the OneCycleLR has 10 steps left"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(5))
+def test_fit_refuses_a_bad_scheduler_and_leaves_everything_untouched(case):
+    model = bn_model()
+    optimizer = SGD(model.parameters(), lr=0.1, momentum=0.9)
+    other = SGD(model.parameters(), lr=0.1)
+    kwargs, error, message = scheduler_errors(optimizer, other)[case]
+    arguments = dict(X=X3, y=Y3, loss_fn=MSELoss(), optimizer=optimizer, epochs=2, batch_size=4)
+    arguments.update(kwargs)
+    if case == 4:
+        arguments["epochs"] = 2  # 2 epochs of 5 batches: 10 steps fit, 11 do not
+        arguments["batch_size"] = 3
+        message = "fit: this run steps the scheduler 14 times, but the OneCycleLR has 10 steps left (total_steps=10)"
+    before = snapshot(list(model.parameters()), model[1].running_mean, model[1].running_var, optimizer,
+                      kwargs.get("scheduler"))
+    with pytest.raises(error, match=re.escape(message)):
+        fit(model, **arguments)
+    assert_unchanged(before, list(model.parameters()), model[1].running_mean, model[1].running_var, optimizer,
+                     kwargs.get("scheduler"))

@@ -171,25 +171,17 @@ _TRAIN_OPTIONS = ("activation", "lr", "momentum", "weight_decay", "decay_biases"
 
 
 def _decaying_sgd(net, lr, momentum, weight_decay, decay_biases):
-    """``scratch.SGD`` with the L2 term on the weights only, or on the biases too: the chapter's
-    ``sgd_step`` (PyTorch would use two parameter groups)."""
+    """``scratch.SGD`` with the L2 term on the weights only (a second parameter group
+    holds the biases, with ``weight_decay`` 0), or on the biases too: the chapter's
+    ``sgd_step``."""
     from mlp_course import scratch
 
-    class _SGD(scratch.SGD):
-        def _update(self, p, state):
-            if id(p) in self.undecayed:
-                decay, self.weight_decay = self.weight_decay, 0.0
-                try:
-                    super()._update(p, state)
-                finally:
-                    self.weight_decay = decay
-            else:
-                super()._update(p, state)
-
-    optimizer = _SGD(net.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
-    optimizer.undecayed = set() if decay_biases else {
-        id(p) for name, p in net.named_parameters() if name.endswith("bias")}
-    return optimizer
+    if decay_biases:
+        return scratch.SGD(net.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+    named = list(net.named_parameters())
+    groups = [{"params": [p for name, p in named if not name.endswith("bias")]},
+              {"params": [p for name, p in named if name.endswith("bias")], "weight_decay": 0.0}]
+    return scratch.SGD(groups, lr=lr, momentum=momentum, weight_decay=weight_decay)
 
 
 @referee

@@ -9,7 +9,7 @@ parameter gradients to ``p.grad``. Arrays are ``(batch, features)``; a layer
 computes ``X @ W + b`` with ``W`` of shape ``(in_features, out_features)``.
 """
 
-from mlp_course.scratch import functional, init
+from mlp_course.scratch import functional, init, lr_scheduler
 from mlp_course.scratch.activations import LeakyReLU, ReLU, Sigmoid, Softmax, Tanh
 from mlp_course.scratch.builders import mlp
 from mlp_course.scratch.convert import from_torch, loss_to_torch, to_torch
@@ -25,6 +25,7 @@ from mlp_course.scratch.optim import (
     clip_grad_norm_,
     clip_grad_value_,
     grad_norm,
+    param_groups_without_decay,
 )
 from mlp_course.scratch.regularization import BatchNorm1d, Dropout
 
@@ -33,6 +34,6 @@ __all__ = [
     "ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "Dropout", "BatchNorm1d",
     "Loss", "MSELoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
     "Optimizer", "SGD", "RMSprop", "Adam", "AdamW",
-    "clip_grad_norm_", "clip_grad_value_", "grad_norm",
+    "clip_grad_norm_", "clip_grad_value_", "grad_norm", "param_groups_without_decay", "lr_scheduler",
     "to_torch", "from_torch", "loss_to_torch", "mlp", "functional", "init",
 ]
