@@ -14,7 +14,8 @@
   training, momentum, eps)`` returns ``(out, running_mean, running_var)``, against
   ``nn.BatchNorm1d`` in float64, with the mistakes the chapter warns about (the unbiased
   variance to normalise, the biased one for the running estimate, the momentum convention
-  reversed, eps outside the square root, the wrong axis, ...).
+  reversed, eps outside the square root, the wrong axis, ...); the caller's arrays must not be
+  changed in place.
 * ``ch13-ex-early-stopping``: ``early_stopping_epochs(val_losses, patience)`` returns
   ``(best_epoch, stopped_epoch)`` with the conventions of
   ``mlp_course.torch_training.fit(..., early_stopping=patience)``: epochs count from 1, an epoch
@@ -161,6 +162,15 @@ def _forward_problem(out: np.ndarray, A: np.ndarray, r: float) -> str | None:
         if A.ndim == 2 and A.shape[1] > 1 and np.all(kept == kept[:, :1]):
             return ("each row is kept or dropped as a whole: the mask is drawn once per example. Draw one uniform "
                     "number per entry, rng.random(A.shape).")
+    if 0 < rate < 1 and A.ndim == 2 and min(A.shape) > 1:
+        for axis, unit in [(1, "row (example)"), (0, "column (feature)")]:
+            counts = kept.sum(axis=axis)
+            if np.all(counts == counts[0]):
+                return (f"every {unit} keeps exactly {int(counts[0])} of its {A.shape[axis]} entries: the mask "
+                        f"keeps a fixed number of entries (a permutation or a choice without replacement), so "
+                        f"the entries are not independent. Each entry must be kept on its own with probability "
+                        f"1 - r, so the number kept varies from pass to pass: keep an entry when its uniform "
+                        f"number u satisfies u >= r, with u = rng.random(A.shape).")
     if abs(rate - (1 - r)) > KEEP_RATE_TOLERANCE * se:
         if abs(rate - r) <= KEEP_RATE_TOLERANCE * se:
             return (f"the layer keeps {_fraction_text(rate)} of the entries, about r = {r}, instead of 1 - r = "
@@ -212,6 +222,7 @@ def inverted_dropout_check(InvertedDropout):
     if not callable(InvertedDropout):
         raise WrongAnswer(f"{name} should be a class, got {type(InvertedDropout).__name__}.")
     cases = dropout_cases()
+    counts = []                                  # per training-mode pass with 0 < r: (kept, the fixed counts, n)
     try:
         for number, (r, A, d_out, seed) in enumerate(cases, start=1):
             where = f"Case {number} of {len(cases)} (r = {r:g}, A of shape {A.shape})"
@@ -244,6 +255,9 @@ def inverted_dropout_check(InvertedDropout):
             problem = _forward_problem(out2, A, r)
             if problem:
                 raise WrongAnswer(f"{where}, training mode, a second forward(A): {problem}")
+            if r > 0:
+                fixed = {math.floor((1 - r) * A.size), math.ceil((1 - r) * A.size), round((1 - r) * A.size)}
+                counts += [(int(np.sum(out != 0)), fixed, A.size) for out in (out1, out2)]
             if r > 0 and np.array_equal(out1, out2):
                 raise WrongAnswer(
                     f"{where}: two forward passes in training mode used the same mask. Dropout draws a new "
@@ -298,6 +312,16 @@ def inverted_dropout_check(InvertedDropout):
                                   f"was the identity, so the gradient is d_out itself.{hint}")
     except _NotYet:
         return not_answered(name, _STUB)
+    # Independent entries: the number kept is binomial, and lands on the nearest whole number to
+    # (1 - r) n with a probability below 1% per pass here; in all six passes, below 1e-11.
+    if counts and all(kept in fixed for kept, fixed, _ in counts):
+        shown = ", ".join(f"{kept} of {n:,}" for kept, _, n in counts)
+        raise WrongAnswer(
+            f"every training-mode forward pass kept exactly round((1 - r) * n) entries ({shown}). Likely "
+            f"mistake: the mask keeps a fixed number of entries (a permutation, or rng.choice without "
+            f"replacement), so the entries are not independent. Dropout keeps each entry on its own with "
+            f"probability 1 - r, and the number kept varies from pass to pass: keep an entry when its uniform "
+            f"number u satisfies u >= r, with u = rng.random(A.shape).")
     return passed(f"{name} passes all {len(cases)} test cases.")
 
 
@@ -361,16 +385,23 @@ def batchnorm_by_torch(Z, gamma, beta, running_mean, running_var, training, mome
 
 def _batchnorm(Z, gamma, beta, running_mean, running_var, training, momentum, eps, *, norm_ddof=0, run_ddof=1,
                reversed_momentum=False, eps_outside=False, axis=0, keepdims=False, eval_batch=False,
-               eval_updates=False, train_running=False, affine=True, update=True, use_eps=True, swap=False):
+               eval_updates=False, train_running=False, affine=True, update=True, use_eps=True, swap=False,
+               norm_axis=None, train_updated=False, run_std=False):
     """Batch normalisation with one mistake (PyTorch's rules otherwise)."""
     Z = np.asarray(Z, dtype=np.float64)
     gamma, beta = (beta, gamma) if swap else (gamma, beta)
     with np.errstate(all="ignore"), warnings.catch_warnings():   # a mistake may divide by N - 1 = 0: no noise
         warnings.simplefilter("ignore")
-        if (training or eval_batch) and not (training and train_running):
-            mean, var = Z.mean(axis=axis, keepdims=keepdims), Z.var(axis=axis, ddof=norm_ddof, keepdims=keepdims)
+        n_axis = axis if norm_axis is None else norm_axis
+        if (training or eval_batch) and not (training and (train_running or train_updated)):
+            mean = Z.mean(axis=n_axis, keepdims=keepdims)
+            var = Z.var(axis=n_axis, ddof=norm_ddof, keepdims=keepdims)
         else:
             mean, var = running_mean, running_var
+        if training and train_updated:
+            m = 1 - momentum if reversed_momentum else momentum
+            mean = (1 - m) * np.asarray(running_mean) + m * Z.mean(axis=0)
+            var = (1 - m) * np.asarray(running_var) + m * Z.var(axis=0, ddof=run_ddof)
         e = eps if use_eps else 0.0
         Z_hat = (Z - mean) / (np.sqrt(var) + e) if eps_outside else (Z - mean) / np.sqrt(var + e)
         out = gamma * Z_hat + beta if affine else Z_hat
@@ -378,7 +409,8 @@ def _batchnorm(Z, gamma, beta, running_mean, running_var, training, momentum, ep
         if (training or eval_updates) and update:
             m = 1 - momentum if reversed_momentum else momentum
             new_mean = (1 - m) * new_mean + m * Z.mean(axis=axis)
-            new_var = (1 - m) * new_var + m * Z.var(axis=axis, ddof=run_ddof)
+            batch_var = Z.var(axis=axis, ddof=run_ddof)
+            new_var = (1 - m) * new_var + m * (np.sqrt(batch_var) if run_std else batch_var)
     return out, new_mean, new_var
 
 
@@ -412,6 +444,17 @@ BATCHNORM_MISTAKES = [
     (_bn_mistake(axis=1, keepdims=True),
      "the statistics are computed over the wrong axis (axis=1, over the features of each example). "
      "Batch normalisation normalises each feature (column) over the batch: mean and variance over axis=0."),
+    (_bn_mistake(norm_axis=1, keepdims=True),
+     "the batch is normalised over the wrong axis (axis=1, over the features of each example), although the "
+     "running statistics are right. Batch normalisation normalises each feature (column) over the batch: "
+     "Z.mean(axis=0) and Z.var(axis=0)."),
+    (_bn_mistake(train_updated=True),
+     "training mode normalises with the running statistics after this batch's update. In training, "
+     "normalise with the batch's own mean and biased variance; the updated running statistics are only "
+     "returned, for evaluation mode."),
+    (_bn_mistake(run_std=True),
+     "the running variance is fed the standard deviation of the batch. It is a running estimate of the "
+     "VARIANCE: feed it Z.var(axis=0, ddof=1), not Z.std(...)."),
     (_bn_mistake(eval_batch=True),
      "evaluation mode normalises with the batch statistics. In evaluation mode, normalise with the running "
      "mean and variance, so that an example's output does not depend on the others in the batch."),
@@ -434,8 +477,31 @@ BATCHNORM_MISTAKES = [
 ]
 
 
+def _batchnorm_in_place(batchnorm_forward, named) -> None:
+    """A WrongAnswer when the answer changes its arguments in place (e.g. running_mean *= 1 - momentum):
+    check_function gives every call copies, so this runs the answer on copies of its own and compares."""
+    labels = ("Z", "gamma", "beta", "running_mean", "running_var")
+    for number, (args, label) in enumerate(named, start=1):
+        given = copy.deepcopy(args)
+        try:
+            with answer_running(()):
+                batchnorm_forward(*given)
+        except Exception:
+            return                                  # check_function reports errors and stubs as usual
+        changed = [name for name, before, after in zip(labels, args, given)
+                   if not np.array_equal(np.asarray(before), np.asarray(after), equal_nan=True)]
+        if changed:
+            raise WrongAnswer(
+                f"Case {number} of {len(named)} ({label}): batchnorm_forward changed its argument"
+                f"{'s' if len(changed) > 1 else ''} {', '.join(changed)} in place (e.g. running_mean *= "
+                f"1 - momentum, or running_mean[:] = ...). The caller's arrays must stay as they were: compute "
+                f"new arrays, (1 - momentum) * running_mean + momentum * ..., and return those.")
+
+
 def batchnorm_forward_check(batchnorm_forward):
     named = batchnorm_cases()
+    if callable(batchnorm_forward) and batchnorm_forward is not Ellipsis:
+        _batchnorm_in_place(batchnorm_forward, named)
     cases = [(args, batchnorm_by_torch(*args)) for args, _ in named]
     return check_function(batchnorm_forward, cases, name="batchnorm_forward", rtol=1e-9, atol=1e-12,
                           mistakes=BATCHNORM_MISTAKES, case_names=[name for _, name in named],
@@ -457,7 +523,8 @@ def early_stopping_cases() -> list[tuple[tuple, str]]:
     overall lowest is not the answer); the second a tie; the third never stops; in the fourth the
     stopping condition is met only at the last epoch (so it ran every epoch); the fifth has a NaN
     (a diverged epoch); the sixth patience 1; the seventh a loss that falls from epoch to epoch
-    without beating the best; the last is a NumPy array."""
+    without beating the best; the eighth is a NumPy array; the last has a NaN in epoch 1, so that
+    no epoch is the best yet when the patience is first counted."""
     nan = float("nan")
     return [
         (([1.0, 0.8, 0.7, 0.72, 0.71, 0.73, 0.74, 0.75, 0.69, 0.6], 3),
@@ -471,6 +538,7 @@ def early_stopping_cases() -> list[tuple[tuple, str]]:
          "the loss falls from epoch to epoch, but stays above the best"),
         ((np.array([2.3, 1.2, 0.9, 0.95, 0.85, 0.9, 0.91, 0.92, 0.93, 0.8, 0.7]), 4),
          "a NumPy array, patience 4"),
+        (([nan, 1.0, 0.9, 1.1, 1.2], 2), "a NaN loss in epoch 1"),
     ]
 
 
@@ -488,14 +556,15 @@ def early_stopping_reference(val_losses, patience):
 
 
 def _stopping(val_losses, patience, *, zero_based=False, ties_last=False, overall=False, late=False,
-              last_reported=False, nan_best=False, previous=False, no_stop_check=False):
+              last_reported=False, nan_best=False, previous=False, no_stop_check=False, wait_reset=False,
+              length_if_no_stop=False):
     """early_stopping_epochs with one mistake."""
     losses = [float(v) for v in val_losses]
     if overall:
         best = int(np.argmin(losses)) + 1
         return best, None if best + patience >= len(losses) else best + patience
     best_loss, best_epoch, previous_loss = math.inf, None, math.inf
-    stopped = None
+    stopped, wait = None, 0
     for epoch, loss in enumerate(losses, start=1):
         if nan_best:
             better = not loss >= best_loss
@@ -505,15 +574,19 @@ def _stopping(val_losses, patience, *, zero_based=False, ties_last=False, overal
             better = loss <= best_loss
         else:
             better = loss < best_loss
+        if wait_reset:                            # a counter reset whenever the loss falls at all
+            wait = 0 if loss < previous_loss else wait + 1
         previous_loss = loss
         if better:
             best_loss, best_epoch = loss, epoch
-        waited = epoch - (best_epoch or 0)
+        waited = wait if wait_reset else epoch - (best_epoch or 0)
         if (waited > patience if late else waited >= patience) and (last_reported or epoch < len(losses)):
             stopped = epoch
             break
     if no_stop_check:
         stopped = best_epoch + patience
+    if length_if_no_stop and stopped is None:
+        stopped = len(losses)
     if zero_based:
         return best_epoch - 1, None if stopped is None else stopped - 1
     return best_epoch, stopped
@@ -545,6 +618,13 @@ EARLY_STOPPING_MISTAKES = [
     (_stop_mistake(previous=True),
      "an epoch counts as an improvement when its loss is below the previous epoch's. It must be below the "
      "lowest loss so far: the best epoch, whose weights are kept."),
+    (_stop_mistake(wait_reset=True),
+     "the patience counter is reset whenever the loss falls below the previous epoch's. It counts the "
+     "epochs since the BEST epoch: only a loss below the lowest so far resets it, so "
+     "stop when epoch - best_epoch >= patience."),
+    (_stop_mistake(length_if_no_stop=True),
+     "the last epoch is reported as the stopping epoch when training ran every epoch. fit reports "
+     "stopped_epoch = None then: return (best_epoch, None) when no stop came before the last epoch."),
     (_stop_mistake(no_stop_check=True),
      "the stopping epoch is computed as best_epoch + patience, which may lie beyond the last epoch or after "
      "a later improvement. Go through the epochs in order and stop at the first one at which the best "

@@ -163,6 +163,55 @@ class WholeExampleDropout(InvertedDropout):
         return A * self.mask
 
 
+class FixedCountDropout(InvertedDropout):
+    """Keeps exactly round((1 - r) n) entries, chosen by a permutation: the entries are not independent."""
+
+    def forward(self, A):
+        if not self.training or self.r == 0:
+            self.mask = None
+            return A
+        n = A.size
+        kept = self.rng.permutation(n)[:round((1 - self.r) * n)]
+        mask = np.zeros(n)
+        mask[kept] = 1 / (1 - self.r)
+        self.mask = mask.reshape(A.shape)
+        return A * self.mask
+
+
+class FixedCountPerRowDropout(InvertedDropout):
+    """Keeps exactly round((1 - r) d) entries of every row, by rng.choice without replacement."""
+
+    def forward(self, A):
+        if not self.training or self.r == 0:
+            self.mask = None
+            return A
+        N, d = A.shape
+        self.mask = np.zeros(A.shape)
+        for i in range(N):
+            self.mask[i, self.rng.choice(d, size=round((1 - self.r) * d), replace=False)] = 1 / (1 - self.r)
+        return A * self.mask
+
+
+@pytest.mark.parametrize("wrong, fragment", [
+    (FixedCountDropout, r"kept exactly round\(\(1 - r\) \* n\) entries.*fixed number of entries"),
+    (FixedCountPerRowDropout, r"every row \(example\) keeps exactly .* fixed number of entries"),
+], ids=["fixed-count", "fixed-count-per-row"])
+def test_a_fixed_count_mask_is_named(wrong, fragment):
+    with pytest.raises(AssertionError, match=fragment):
+        check("ch13-ex-dropout", wrong)
+
+
+def test_the_fixed_count_rule_spares_independent_masks():
+    """Over 60 seeds of the layer's generators, the reference answer never trips the fixed-count rule."""
+    original = ch13._DROPOUT_CASES
+    try:
+        for offset in range(60):
+            ch13._DROPOUT_CASES = [(r, shape, seed + 7919 * offset) for r, shape, seed in original]
+            assert ch13.inverted_dropout_check(InvertedDropout)
+    finally:
+        ch13._DROPOUT_CASES = original
+
+
 def test_dropping_whole_examples_is_named():
     with pytest.raises(AssertionError, match="each row is kept or dropped as a whole"):
         check("ch13-ex-dropout", WholeExampleDropout)
@@ -291,19 +340,30 @@ def test_batchnorm_stub_is_not_answered_yet(stub, capsys):
 
 
 def batchnorm_with(*, norm_ddof=0, run_ddof=1, reversed_momentum=False, eps_outside=False, axis=0,
-                   keepdims=False, eval_batch=False, eval_updates=False, no_update=False, no_affine=False):
+                   keepdims=False, eval_batch=False, eval_updates=False, no_update=False, no_affine=False,
+                   norm_axis=None, train_updated=False, run_std=False, in_place=False):
     """batchnorm_forward with one mistake, written as a learner would."""
 
     def answer(Z, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5):
         if training or eval_batch:
-            mean = Z.mean(axis=axis, keepdims=keepdims)
-            var = Z.var(axis=axis, ddof=norm_ddof, keepdims=keepdims)
+            n_axis = axis if norm_axis is None else norm_axis
+            mean = Z.mean(axis=n_axis, keepdims=keepdims or norm_axis is not None)
+            var = Z.var(axis=n_axis, ddof=norm_ddof, keepdims=keepdims or norm_axis is not None)
         else:
             mean, var = running_mean, running_var
         if (training or eval_updates) and not no_update:
             m = 1 - momentum if reversed_momentum else momentum
-            running_mean = (1 - m) * running_mean + m * Z.mean(axis=axis)
-            running_var = (1 - m) * running_var + m * Z.var(axis=axis, ddof=run_ddof)
+            batch_var = Z.std(axis=axis, ddof=run_ddof) if run_std else Z.var(axis=axis, ddof=run_ddof)
+            if in_place:
+                running_mean *= 1 - m
+                running_mean += m * Z.mean(axis=axis)
+                running_var *= 1 - m
+                running_var += m * batch_var
+            else:
+                running_mean = (1 - m) * running_mean + m * Z.mean(axis=axis)
+                running_var = (1 - m) * running_var + m * batch_var
+            if train_updated and training:
+                mean, var = running_mean, running_var
         Z_hat = (Z - mean) / (np.sqrt(var) + eps) if eps_outside else (Z - mean) / np.sqrt(var + eps)
         out = Z_hat if no_affine else gamma * Z_hat + beta
         return out, running_mean, running_var
@@ -324,9 +384,14 @@ def batchnorm_with(*, norm_ddof=0, run_ddof=1, reversed_momentum=False, eps_outs
     (batchnorm_with(eval_updates=True), "evaluation mode updates the running statistics"),
     (batchnorm_with(no_update=True), "running statistics are not updated"),
     (batchnorm_with(no_affine=True), "gamma and beta are not applied"),
+    (batchnorm_with(norm_axis=1), "normalised over the wrong axis .* although the running statistics are right"),
+    (batchnorm_with(train_updated=True), "normalises with the running statistics after this batch's update"),
+    (batchnorm_with(run_std=True), "running variance is fed the standard deviation"),
+    (batchnorm_with(in_place=True), "changed its arguments running_mean, running_var in place"),
 ], ids=["unbiased-normalising", "biased-running", "swapped-variances", "momentum-reversed", "eps-outside",
         "wrong-axis", "wrong-axis-keepdims", "eval-batch-stats", "eval-batch-stats-and-update", "eval-updates",
-        "no-update", "no-affine"])
+        "no-update", "no-affine", "normalised-over-axis-1-only", "normalised-with-updated-running",
+        "running-var-fed-std", "running-stats-in-place"])
 def test_batchnorm_mistakes_are_named(wrong, fragment):
     with pytest.raises(AssertionError, match=fragment):
         check("ch13-ex-batchnorm", wrong)
@@ -334,8 +399,9 @@ def test_batchnorm_mistakes_are_named(wrong, fragment):
 
 def batchnorm_by_hand(Z, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5):
     """A correct form: sums written out, the unbiased variance as N / (N - 1) times the biased one,
-    the running statistics updated in place, and the inverse standard deviation by a power."""
+    the running statistics updated in place on copies, and the inverse standard deviation by a power."""
     N = Z.shape[0]
+    running_mean, running_var = running_mean.copy(), running_var.copy()
     if training:
         mean = np.sum(Z, axis=0) / N
         var = np.sum((Z - mean) ** 2, axis=0) / N
@@ -416,7 +482,7 @@ def early_stopping_epochs(val_losses, patience):
     for epoch, loss in enumerate(val_losses, start=1):
         if loss < best_loss:
             best_loss, best_epoch = loss, epoch
-        if epoch - best_epoch >= patience and epoch < len(val_losses):
+        if epoch - (best_epoch or 0) >= patience and epoch < len(val_losses):   # no best yet: a NaN epoch 1
             return best_epoch, epoch
     return best_epoch, None
 
@@ -427,7 +493,7 @@ def early_stopping_stub(val_losses, patience):
 
 def test_early_stopping_reference_passes(capsys):
     assert check("ch13-ex-early-stopping", early_stopping_epochs)
-    assert capsys.readouterr().out == f"{TICK} early_stopping_epochs passes all 8 test cases.\n"
+    assert capsys.readouterr().out == f"{TICK} early_stopping_epochs passes all 9 test cases.\n"
 
 
 @pytest.mark.parametrize("stub", [early_stopping_stub, None, ...], ids=["raises", "None", "ellipsis"])
@@ -490,6 +556,40 @@ def counter_reset_on_previous(val_losses, patience):
     return best_epoch, None
 
 
+def wait_reset_on_any_decrease(val_losses, patience):
+    """The best epoch is right, but the patience counter restarts whenever the loss falls at all."""
+    best_loss, best_epoch, waited, previous = float("inf"), None, 0, float("inf")
+    for epoch, loss in enumerate(val_losses, start=1):
+        if loss < best_loss:
+            best_loss, best_epoch = loss, epoch
+        waited = 0 if loss < previous else waited + 1
+        previous = loss
+        if waited >= patience and epoch < len(val_losses):
+            return best_epoch, epoch
+    return best_epoch, None
+
+
+def length_when_no_stop(val_losses, patience):
+    best, stopped = early_stopping_epochs(val_losses, patience)
+    return best, len(val_losses) if stopped is None else stopped
+
+
+def crashes_on_a_nan_first(val_losses, patience):
+    """Right everywhere except that epoch - best_epoch fails while no epoch is the best yet."""
+    best_loss, best_epoch = float("inf"), None
+    for epoch, loss in enumerate(val_losses, start=1):
+        if loss < best_loss:
+            best_loss, best_epoch = loss, epoch
+        if epoch - best_epoch >= patience and epoch < len(val_losses):
+            return best_epoch, epoch
+    return best_epoch, None
+
+
+def test_a_nan_in_epoch_1_is_a_case():
+    with pytest.raises(TypeError):
+        check("ch13-ex-early-stopping", crashes_on_a_nan_first)
+
+
 def nan_is_best(val_losses, patience):
     best_loss, best_epoch = float("inf"), None
     for epoch, loss in enumerate(val_losses, start=1):
@@ -508,7 +608,10 @@ def nan_is_best(val_losses, patience):
     (last_reported, "the last epoch is reported as the stopping epoch"),
     (counter_reset_on_previous, "below the previous epoch's"),
     (nan_is_best, "a NaN loss counts as an improvement"),
-], ids=["zero-based", "overall-argmin", "ties-last", "one-late", "last-reported", "previous-epoch", "nan-best"])
+    (wait_reset_on_any_decrease, "patience counter is reset whenever the loss falls"),
+    (length_when_no_stop, "the last epoch is reported as the stopping epoch when training ran every epoch"),
+], ids=["zero-based", "overall-argmin", "ties-last", "one-late", "last-reported", "previous-epoch", "nan-best",
+        "wait-reset", "length-when-no-stop"])
 def test_early_stopping_mistakes_are_named(wrong, fragment):
     with pytest.raises(AssertionError, match=fragment):
         check("ch13-ex-early-stopping", wrong)
