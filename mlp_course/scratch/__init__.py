@@ -7,6 +7,8 @@ Every module has ``forward`` (also ``__call__``) and ``backward(grad_output)``,
 which returns the gradient with respect to the module's input and *adds* the
 parameter gradients to ``p.grad``. Arrays are ``(batch, features)``; a layer
 computes ``X @ W + b`` with ``W`` of shape ``(in_features, out_features)``.
+``save(model, "model.npz")`` and ``model.load_state_dict(load("model.npz"))``
+store and restore the weights with NumPy alone.
 """
 
 from mlp_course.scratch import functional, init, lr_scheduler
@@ -28,6 +30,7 @@ from mlp_course.scratch.optim import (
     param_groups_without_decay,
 )
 from mlp_course.scratch.regularization import BatchNorm1d, Dropout
+from mlp_course.scratch.serialization import load, save
 
 __all__ = [
     "Module", "Parameter", "Sequential", "Linear",
@@ -35,5 +38,5 @@ __all__ = [
     "Loss", "MSELoss", "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss",
     "Optimizer", "SGD", "RMSprop", "Adam", "AdamW",
     "clip_grad_norm_", "clip_grad_value_", "grad_norm", "param_groups_without_decay", "lr_scheduler",
-    "to_torch", "from_torch", "loss_to_torch", "mlp", "functional", "init",
+    "to_torch", "from_torch", "loss_to_torch", "mlp", "functional", "init", "save", "load",
 ]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, NamedTuple
 
 import numpy as np
 
@@ -58,6 +59,19 @@ class RemovableHandle:
 
     def __exit__(self, *exc_info: Any) -> None:
         self.remove()
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict`` returns: the keys it did not find and those it
+    did not expect (both empty unless ``strict=False``), as in PyTorch."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return f"IncompatibleKeys(missing_keys={self.missing_keys!r}, unexpected_keys={self.unexpected_keys!r})"
 
 
 class Module:
@@ -181,6 +195,74 @@ class Module:
                     setattr(module, key, value.astype(dtype))
         return self
 
+    # -- saving and loading ------------------------------------------------------
+    def _state_entries(self, prefix: str = "") -> Iterator[tuple[str, Module, str]]:
+        """``(key, module, attribute)`` of every saved value in PyTorch's order:
+        a module's parameters, then its buffers, then its sub-modules'."""
+        for key, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield prefix + key, self, key
+        for key in (*getattr(self, "_buffers", ()), *getattr(self, "_int_buffers", ())):
+            yield prefix + key, self, key
+        for name, child in self.named_children():
+            yield from child._state_entries(f"{prefix}{name}.")
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter and buffer, keyed as in the ``state_dict()``
+        of ``to_torch(self)``.
+
+        The values keep the scratch layout: a ``Linear`` weight is
+        ``(in_features, out_features)``, the transpose of PyTorch's. Integer
+        buffers (batch norm's ``num_batches_tracked``) are 0-d int64 arrays.
+        """
+        state = {}
+        for key, module, attribute in self._state_entries():
+            value = getattr(module, attribute)
+            if isinstance(value, Parameter):
+                state[key] = value.data.copy()
+            elif attribute in getattr(module, "_int_buffers", ()):
+                state[key] = np.array(value, dtype=np.int64)
+            else:
+                state[key] = np.array(value, copy=True)
+        return state
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
+        """Copy the values of ``state_dict`` (as made by :meth:`state_dict`) into
+        this module, in place: the ``Parameter`` objects stay the same, so an
+        optimizer built earlier keeps updating them.
+
+        Every key, shape and dtype is checked before anything changes, so a
+        failed load leaves the module as it was. Integer and float values are
+        cast to the dtype of the parameter or buffer they replace (float64
+        values loaded into a float32 model are rounded to float32); integer
+        buffers need integer values. With ``strict=False`` missing and
+        unexpected keys are skipped and returned instead of refused.
+        """
+        owner = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(strict, bool):
+            raise TypeError(f"{owner}: strict must be True or False, got {type(strict).__name__} {strict!r}")
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"{owner}: expected a dict of name -> array, got {type(state_dict).__name__}")
+        bad_keys = [key for key in state_dict if not isinstance(key, str)]
+        if bad_keys:
+            raise TypeError(f"{owner}: keys must be strings, got {bad_keys[0]!r} ({type(bad_keys[0]).__name__})")
+        entries = {key: (module, attribute) for key, module, attribute in self._state_entries()}
+        missing = [key for key in entries if key not in state_dict]
+        unexpected = [key for key in state_dict if key not in entries]
+        if strict and (missing or unexpected):
+            raise ValueError(f"{owner}: the keys do not match this model; missing keys: {missing or 'none'}; "
+                             f"unexpected keys: {unexpected or 'none'} (strict=False skips them)")
+        updates = [(module, attribute, _checked_value(owner, key, state_dict[key], getattr(module, attribute),
+                                                      attribute in getattr(module, "_int_buffers", ())))
+                   for key, (module, attribute) in entries.items() if key in state_dict]
+        for module, attribute, value in updates:
+            current = getattr(module, attribute)
+            if isinstance(current, Parameter):
+                current.data[...] = value
+            else:
+                setattr(module, attribute, value)
+        return IncompatibleKeys(missing, unexpected)
+
     def modules(self) -> Iterator[Module]:
         """This module and all its descendants."""
         yield self
@@ -192,6 +274,31 @@ class Module:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.extra_repr()})"
+
+
+def _checked_value(owner: str, key: str, given: Any, current: Any, integer: bool) -> Any:
+    """``given`` checked against the value it replaces and cast to its dtype."""
+    try:
+        value = np.asarray(given)
+    except Exception as error:  # e.g. a tensor that still requires grad
+        raise TypeError(f"{owner}: {key!r} must be an array, got {type(given).__name__} ({error})") from None
+    if integer:
+        expected_shape, accepted, kinds = (), "an integer", "iu"
+    else:
+        data = current.data if isinstance(current, Parameter) else current
+        expected_shape, accepted, kinds = data.shape, "a number", "iuf"
+    if value.dtype.kind not in kinds:
+        raise TypeError(f"{owner}: {key!r} must hold {accepted} dtype, got {value.dtype}")
+    if value.shape != expected_shape:
+        hint = ""
+        if len(expected_shape) == 2 and value.shape == expected_shape[::-1]:
+            hint = "; PyTorch stores Linear weights transposed: pass weight.T, or convert the model with from_torch"
+        raise ValueError(f"{owner}: {key!r} must have shape {expected_shape}, got {value.shape}{hint}")
+    if integer:
+        if value < 0:
+            raise ValueError(f"{owner}: {key!r} is a count and cannot be negative, got {value}")
+        return int(value)
+    return value.astype(data.dtype)  # a copy: the model never shares memory with the dict
 
 
 @lru_cache(maxsize=None)

@@ -59,6 +59,9 @@ class BatchNorm1d(Module):
     """
 
     _buffers = ("running_mean", "running_var")
+    # Saved by state_dict() like PyTorch's buffer of that name, but a plain int
+    # that to() leaves alone.
+    _int_buffers = ("num_batches_tracked",)
 
     def __init__(
         self,

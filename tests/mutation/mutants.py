@@ -15,6 +15,7 @@ LOSSES, OPTIM, CONVERT, MODULE = T + "test_losses.py", T + "test_optim.py", T + 
 FUNCTIONAL, INIT, BUILDERS = T + "test_functional.py", T + "test_init.py", T + "test_builders.py"
 TRAINING, GRADCHECK, SEED = "tests/test_training.py", "tests/test_gradcheck.py", "tests/test_seed.py"
 LR_SCHEDULER = T + "test_lr_scheduler.py"
+SERIALIZATION = T + "test_serialization.py"
 
 
 @dataclass(frozen=True)
@@ -297,6 +298,13 @@ MUTANTS: list[Mutant] = [
     m("batch-count-lost", "scratch/convert.py", "out.num_batches_tracked = int(module.num_batches_tracked)", "pass", CONVERT),
     m("dtype-ignores-buffers", "scratch/module.py", "            for key in getattr(module, \"_buffers\", ()):\n                return getattr(module, key).dtype\n",
       "            pass\n", CONVERT),
+    # -- saving and loading ------------------------------------------------------------------------------------------
+    m("state-dict-shares-arrays", "scratch/module.py", "state[key] = value.data.copy()", "state[key] = value.data", MODULE),
+    m("load-replaces-arrays", "scratch/module.py", "current.data[...] = value", "current.data = value", MODULE),
+    m("load-ignores-strict", "scratch/module.py", "if strict and (missing or unexpected):", "if False:", MODULE),
+    m("batch-count-stays-array", "scratch/module.py", "        return int(value)\n", "        return value\n", MODULE),
+    m("load-allows-pickle", "scratch/serialization.py", "np.load(path, allow_pickle=False)", "np.load(path, allow_pickle=True)",
+      SERIALIZATION),
     # -- training ------------------------------------------------------------------------------------------------------
     m("fit-without-zero-grad", "training.py", "        model.zero_grad()\n        call_backward", "        call_backward", TRAINING),
     m("fit-records-clipped-norm", "training.py",

@@ -16,6 +16,7 @@ from mlp_course.scratch import (
     Linear,
     Module,
     MSELoss,
+    SGD,
     Parameter,
     ReLU,
     Sequential,
@@ -382,3 +383,210 @@ def test_register_forward_hook_refuses_what_is_not_callable():
     with pytest.raises(TypeError, match=re.escape("Linear.register_forward_hook: hook must be a function "
                                                   "hook(module, input, output), got int")):
         Linear(2, 2).register_forward_hook(3)
+
+
+# -- state_dict and load_state_dict -----------------------------------------------------
+
+
+def buffered_model(dtype=np.float64, rng=None):
+    """Linear layers with and without bias, batch norm with and without affine, nesting."""
+    rng = np.random.default_rng(0) if rng is None else rng
+    return Sequential(
+        Linear(4, 6, dtype=dtype, rng=rng), BatchNorm1d(6, dtype=dtype), ReLU(), Dropout(0.3),
+        Sequential(Linear(6, 5, bias=False, dtype=dtype, rng=rng), BatchNorm1d(5, affine=False, dtype=dtype),
+                   Tanh()),
+        Linear(5, 2, dtype=dtype, rng=rng),
+    )
+
+
+def trained(model, steps=3, seed=7):
+    """The model after a few training-mode forward passes (batch norm statistics move)."""
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        model(rng.standard_normal((8, 4)).astype(model.dtype))
+    return model
+
+
+def test_state_dict_keys_are_pytorchs_in_pytorchs_order():
+    model = trained(buffered_model())
+    keys = list(model.state_dict())
+    assert keys == list(to_torch(model).state_dict())
+    assert keys == ["0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var",
+                    "1.num_batches_tracked", "4.0.weight", "4.1.running_mean", "4.1.running_var",
+                    "4.1.num_batches_tracked", "5.weight", "5.bias"]
+    assert list(Affine().state_dict()) == ["scale", "inner.weight", "inner.bias"]
+    assert ReLU().state_dict() == {} and Sequential().state_dict() == {}
+
+
+def test_state_dict_values_are_pytorchs_up_to_the_linear_transpose():
+    model = trained(buffered_model())
+    reference = to_torch(model).state_dict()
+    for key, value in model.state_dict().items():
+        expected = reference[key].numpy()
+        if key.endswith("weight") and value.ndim == 2:
+            expected = expected.T
+        assert value.dtype == expected.dtype, key
+        np.testing.assert_array_equal(value, expected, err_msg=key)
+    assert model.state_dict()["1.num_batches_tracked"] == 3 == int(reference["1.num_batches_tracked"])
+
+
+def test_state_dict_values_are_copies():
+    model = buffered_model()
+    before = [p.data.copy() for p in model.parameters()], model[1].running_mean.copy()
+    state = model.state_dict()
+    for value in state.values():
+        value[...] = 9
+    assert all(np.array_equal(p.data, b) for p, b in zip(model.parameters(), before[0]))
+    np.testing.assert_array_equal(model[1].running_mean, before[1])
+    assert model[1].num_batches_tracked == 0
+
+
+def test_load_state_dict_copies_every_value_in_place_and_round_trips_the_batch_count():
+    source = trained(buffered_model(rng=np.random.default_rng(1)), steps=5)
+    target = buffered_model(rng=np.random.default_rng(2))
+    parameters = list(target.parameters())
+    arrays = [p.data for p in parameters]
+    assert repr(target.load_state_dict(source.state_dict())) == "<All keys matched successfully>"
+    assert list(target.parameters()) == parameters
+    assert all(p.data is a for p, a in zip(parameters, arrays))
+    for key, value in source.state_dict().items():
+        np.testing.assert_array_equal(target.state_dict()[key], value, err_msg=key)
+    assert type(target[1].num_batches_tracked) is int and target[1].num_batches_tracked == 5
+    x = np.random.default_rng(3).standard_normal((6, 4))
+    np.testing.assert_array_equal(target.eval()(x), source.eval()(x))
+
+
+def test_the_model_does_not_share_memory_with_the_loaded_dict():
+    model = buffered_model()
+    state = trained(buffered_model(rng=np.random.default_rng(1))).state_dict()
+    model.load_state_dict(state)
+    for value in state.values():
+        value[...] = 0
+    assert model[0].weight.data.any() and model[1].running_var.all()
+
+
+def test_an_optimizer_built_before_the_load_updates_the_loaded_weights():
+    model = buffered_model()
+    optimizer = SGD(model.parameters(), lr=0.1)
+    source = buffered_model(rng=np.random.default_rng(1))
+    model.load_state_dict(source.state_dict())
+    for p in model.parameters():
+        p.grad[...] = 1.0
+    optimizer.step()
+    for p, q in zip(model.parameters(), source.parameters()):
+        np.testing.assert_allclose(p.data, q.data - 0.1)
+
+
+def test_load_state_dict_casts_to_the_models_dtype():
+    source = trained(buffered_model(np.float64, rng=np.random.default_rng(1)))
+    model = buffered_model(np.float32)
+    model.load_state_dict(source.state_dict())
+    assert model.dtype == np.float32 and model[1].running_mean.dtype == np.float32
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, source.state_dict()[key].astype(value.dtype), err_msg=key)
+    model.load_state_dict({**model.state_dict(), "0.bias": np.arange(6)})  # integers become floats
+    np.testing.assert_array_equal(model[0].bias.data, np.arange(6, dtype=np.float32))
+
+
+def test_load_state_dict_accepts_pytorch_tensors_in_the_scratch_layout():
+    model = trained(buffered_model(rng=np.random.default_rng(1)))
+    state = {key: value.T if key.endswith("weight") and value.ndim == 2 else value
+             for key, value in to_torch(model).state_dict().items()}
+    fresh = buffered_model(rng=np.random.default_rng(2))
+    fresh.load_state_dict(state)
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(fresh.state_dict()[key], value, err_msg=key)
+
+
+def test_strict_false_skips_and_returns_missing_and_unexpected_keys():
+    model = buffered_model()
+    source = buffered_model(rng=np.random.default_rng(1))
+    state = source.state_dict()
+    del state["0.bias"], state["1.num_batches_tracked"]
+    state["extra.weight"] = np.ones(3)
+    bias = model[0].bias.data.copy()
+    result = model.load_state_dict(state, strict=False)
+    assert result.missing_keys == ["0.bias", "1.num_batches_tracked"]
+    assert result.unexpected_keys == ["extra.weight"]
+    assert repr(result) == ("IncompatibleKeys(missing_keys=['0.bias', '1.num_batches_tracked'], "
+                            "unexpected_keys=['extra.weight'])")
+    np.testing.assert_array_equal(model[0].bias.data, bias)
+    np.testing.assert_array_equal(model[0].weight.data, source[0].weight.data)
+
+
+def _bad_state(change):
+    state = trained(buffered_model(rng=np.random.default_rng(1))).state_dict()
+    change(state)
+    return state
+
+
+@pytest.mark.parametrize(
+    "change, error, message",
+    [
+        (lambda s: s.pop("4.1.running_var"), ValueError,
+         "Sequential.load_state_dict: the keys do not match this model; missing keys: ['4.1.running_var']; "
+         "unexpected keys: none (strict=False skips them)"),
+        (lambda s: s.update(extra=np.ones(1)), ValueError, "missing keys: none; unexpected keys: ['extra']"),
+        (lambda s: s.update({"5.weight": np.ones((2, 5))}), ValueError,
+         "'5.weight' must have shape (5, 2), got (2, 5); PyTorch stores Linear weights transposed"),
+        (lambda s: s.update({"1.running_mean": np.ones((6, 1))}), ValueError,
+         "'1.running_mean' must have shape (6,), got (6, 1)"),
+        (lambda s: s.update({"0.bias": np.array(["a"] * 6)}), TypeError,
+         "'0.bias' must hold a number dtype, got <U1"),
+        (lambda s: s.update({"0.bias": np.ones(6, dtype=bool)}), TypeError,
+         "'0.bias' must hold a number dtype, got bool"),
+        (lambda s: s.update({"0.bias": [1.0, None]}), TypeError, "'0.bias' must hold a number dtype, got object"),
+        (lambda s: s.update({"0.bias": np.ones(6, dtype=complex)}), TypeError, "got complex128"),
+        (lambda s: s.update({"1.num_batches_tracked": np.array(2.0)}), TypeError,
+         "'1.num_batches_tracked' must hold an integer dtype, got float64"),
+        (lambda s: s.update({"1.num_batches_tracked": np.array([2])}), ValueError,
+         "'1.num_batches_tracked' must have shape (), got (1,)"),
+        (lambda s: s.update({"1.num_batches_tracked": -1}), ValueError,
+         "'1.num_batches_tracked' is a count and cannot be negative, got -1"),
+        (lambda s: s.update({3: np.ones(1)}), TypeError, "keys must be strings, got 3 (int)"),
+    ],
+)
+def test_a_failed_load_names_the_problem_and_leaves_the_model_unchanged(change, error, message):
+    model = trained(buffered_model())
+    before = model.state_dict()
+    arrays = [p.data for p in model.parameters()]
+    state = _bad_state(change)
+    with pytest.raises(error, match=re.escape(message)):
+        model.load_state_dict(state)
+    after = model.state_dict()
+    assert list(after) == list(before)
+    for key in before:
+        np.testing.assert_array_equal(after[key], before[key], err_msg=key)
+        assert after[key].dtype == before[key].dtype
+    assert all(p.data is a for p, a in zip(model.parameters(), arrays))
+
+
+def test_a_float32_model_refused_a_float64_dict_with_a_bad_late_key_stays_float32():
+    model = buffered_model(np.float32)
+    state = buffered_model(np.float64, rng=np.random.default_rng(1)).state_dict()
+    state["5.bias"] = np.ones(3)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=re.escape("'5.bias' must have shape (2,), got (3,)")):
+        model.load_state_dict(state)
+    for key, value in model.state_dict().items():
+        assert value.dtype == before[key].dtype
+        np.testing.assert_array_equal(value, before[key])
+
+
+@pytest.mark.parametrize(
+    "state, strict, message",
+    [
+        ([("0.weight", np.ones((4, 6)))], True, "expected a dict of name -> array, got list"),
+        ({}, "yes", "strict must be True or False, got str 'yes'"),
+    ],
+)
+def test_load_state_dict_refuses_what_is_not_a_dict_or_a_flag(state, strict, message):
+    with pytest.raises(TypeError, match=re.escape(f"Sequential.load_state_dict: {message}")):
+        buffered_model().load_state_dict(state, strict=strict)
+
+
+def test_load_state_dict_refuses_a_tensor_that_requires_grad_by_name():
+    model = Linear(2, 3, dtype=np.float64)
+    state = {"weight": torch.ones((2, 3), dtype=torch.float64, requires_grad=True), "bias": np.zeros(3)}
+    with pytest.raises(TypeError, match=re.escape("Linear.load_state_dict: 'weight' must be an array, got Tensor")):
+        model.load_state_dict(state)
