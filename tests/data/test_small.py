@@ -1,5 +1,6 @@
-"""Tests for mlp_course.data: the bundled MNIST subset is real, complete and well typed;
-the generated churn table is deterministic, realistic, imbalanced and learnable but not perfectly."""
+"""Tests for mlp_course.data.small: the XOR points, moons equal to scikit-learn's, the bundled MNIST
+subset is real, complete and well typed; the generated churn table is deterministic, realistic,
+imbalanced and learnable but not perfectly."""
 from __future__ import annotations
 
 import warnings
@@ -7,7 +8,82 @@ import warnings
 import numpy as np
 import pytest
 
-from mlp_course.data import CHURN_FEATURES, MNIST_PIXELS, TabularData, load_mnist_subset, make_churn
+from mlp_course.data import (
+    CHURN_FEATURES,
+    MNIST_PIXELS,
+    TabularData,
+    load_mnist_subset,
+    make_churn,
+    make_moons,
+    make_xor,
+)
+
+
+# -- make_xor and make_moons -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_xor_points_and_labels(dtype):
+    X, y = make_xor(dtype) if dtype is np.float32 else make_xor()
+    assert X.dtype == dtype and X.shape == (4, 2)
+    assert X.tolist() == [[0, 0], [0, 1], [1, 0], [1, 1]]
+    assert y.dtype == np.int64 and y.tolist() == [0, 1, 1, 0]
+    assert np.array_equal(y, np.logical_xor(X[:, 0], X[:, 1]))
+    X[0, 0] = 5.0
+    assert make_xor()[0][0, 0] == 0.0, "each call returns new arrays"
+
+
+def test_xor_refuses_other_dtypes():
+    with pytest.raises(TypeError, match="make_xor: dtype must be np.float32 or np.float64, got <class 'numpy.int64'>"):
+        make_xor(np.int64)
+
+
+@pytest.mark.parametrize("n_samples, noise, seed", [(100, 0.0, 0), (60, 0.15, 0), (500, 0.15, 1),
+                                                    (200, 0.2, 0), (7, 0.3, 12345), (2, 0.0, 2**32 - 1)])
+def test_moons_equal_scikit_learn(n_samples, noise, seed):
+    from sklearn.datasets import make_moons as sklearn_make_moons
+
+    X, y = make_moons(n_samples, noise=noise, seed=seed)
+    X_ref, y_ref = sklearn_make_moons(n_samples, noise=noise, random_state=seed)
+    assert X.dtype == np.float64 and y.dtype == np.int64
+    assert X.shape == (n_samples, 2) and y.shape == (n_samples,)
+    np.testing.assert_array_equal(X, X_ref)
+    np.testing.assert_array_equal(y, y_ref)
+    assert np.bincount(y).tolist() == [n_samples // 2, n_samples - n_samples // 2]
+
+
+def test_moons_defaults_and_seeds():
+    X, y = make_moons()
+    assert X.shape == (100, 2)
+    assert np.array_equal(X, make_moons(100, noise=0.0, seed=0)[0])
+    # Without noise the points lie on the two unit half-circles, centred at (0, 0) and (1, 0.5).
+    centre = np.where(y[:, None] == 0, [0.0, 0.0], [1.0, 0.5])
+    np.testing.assert_allclose(np.linalg.norm(X - centre, axis=1), 1.0, rtol=1e-12)
+    noisy = [make_moons(50, noise=0.1, seed=seed)[0] for seed in (0, 0, 1)]
+    assert np.array_equal(noisy[0], noisy[1]) and not np.array_equal(noisy[0], noisy[2])
+    assert np.array_equal(make_moons(50, noise=0.1, seed=np.int64(1))[0], noisy[2])
+
+
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"n_samples": 1}, ValueError, "n_samples must be an integer >= 2 \\(one point per moon\\), got 1"),
+    ({"n_samples": 10.0}, ValueError, "n_samples must be an integer >= 2"),
+    ({"n_samples": True}, ValueError, "n_samples must be an integer >= 2"),
+    ({"n_samples": (5, 5)}, ValueError, "n_samples must be an integer >= 2"),
+    ({"noise": -0.1}, ValueError, "noise must be a finite number >= 0 \\(a standard deviation\\), got -0.1"),
+    ({"noise": float("nan")}, ValueError, "noise must be a finite number >= 0"),
+    ({"noise": float("inf")}, ValueError, "noise must be a finite number >= 0"),
+    ({"noise": "0.1"}, ValueError, "noise must be a finite number >= 0"),
+    ({"seed": None}, TypeError, "make_moons: seed must be an integer, got None"),
+    ({"seed": 1.0}, TypeError, "seed must be an integer, got 1.0"),
+    ({"seed": -1}, ValueError, "seed must lie in \\[0, 2\\*\\*32 - 1\\], got -1"),
+    ({"seed": 2**32}, ValueError, "seed must lie in"),
+])
+def test_moons_refuse_bad_arguments(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        make_moons(**kwargs)
+
+
+# -- load_mnist_subset -----------------------------------------------------------------------------------------------
 
 
 def test_mnist_subset_shapes_classes_and_scale():
