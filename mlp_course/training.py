@@ -111,11 +111,15 @@ def minibatches(
     """Yield ``(X_batch, y_batch)`` covering every sample once; the last batch may be smaller."""
     batch_size = check_positive_int("minibatches", "batch_size", batch_size)
     _check_pair("minibatches", X, y)
-    if shuffle:
-        order = (get_rng() if rng is None else rng).permutation(len(X))
-        X, y = X[order], y[order]
+    order = (get_rng() if rng is None else rng).permutation(len(X)) if shuffle else None
     for start in range(0, len(X), batch_size):
-        yield X[start:start + batch_size], y[start:start + batch_size]
+        if order is None:
+            yield X[start:start + batch_size], y[start:start + batch_size]
+        else:
+            # Each batch's rows gathered when it is needed, not a shuffled copy
+            # of all of X up front: the same batches, and each stays in cache.
+            rows = order[start:start + batch_size]
+            yield X[rows], y[rows]
 
 
 def _check_pair(owner: str, X, y) -> None:

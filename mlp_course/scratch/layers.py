@@ -53,6 +53,7 @@ class Linear(Module):
                 values = np.zeros(self.out_features, dtype=dtype)
             self.bias = Parameter(values, "bias")
         self._input: np.ndarray | None = None
+        self._weight_grad_work: np.ndarray | None = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         check_float_array("Linear", "input", x, ndim=2)
@@ -71,7 +72,13 @@ class Linear(Module):
         _require_forward(self, self._input)
         _check_grad_shape(self, grad_output, (self._input.shape[0], self.out_features))
         check_dtype_matches("Linear.backward", "grad_output", grad_output, self.weight.data.dtype)
-        self.weight.grad += self._input.T @ grad_output
+        # The product goes into a preallocated array, then is added: the same
+        # numbers as grad += X.T @ dY without a fresh (in, out) temporary per batch.
+        work = self._weight_grad_work
+        if work is None or work.shape != self.weight.data.shape or work.dtype != self.weight.data.dtype:
+            work = self._weight_grad_work = np.empty_like(self.weight.data)
+        np.matmul(self._input.T, grad_output, out=work)
+        self.weight.grad += work
         if self.bias is not None:
             self.bias.grad += grad_output.sum(axis=0)
         return grad_output @ self.weight.data.T if input_grad else None

@@ -39,6 +39,22 @@ def _betas(owner: str, name: str, betas: Any) -> tuple[float, float]:
     )
 
 
+# Elements per chunk of an in-place update: small enough that the chunks of the
+# five or six arrays an update reads and writes all stay in the CPU cache.
+_CHUNK_SIZE = 32768
+
+
+def _chunks(arrays: list[np.ndarray]) -> Iterable[tuple[np.ndarray, ...]]:
+    """Matching flat chunks (views) of arrays of one shape, or the whole arrays
+    when one is not C-contiguous (a flat view of it would be a copy)."""
+    if not all(a.flags.c_contiguous for a in arrays):
+        yield tuple(arrays)
+        return
+    flat = [a.reshape(-1) for a in arrays]
+    for start in range(0, flat[0].size, _CHUNK_SIZE):
+        yield tuple(a[start:start + _CHUNK_SIZE] for a in flat)
+
+
 class Optimizer:
     """Parameter groups, per-parameter state and the update loop, as in ``torch.optim``.
 
@@ -77,6 +93,8 @@ class Optimizer:
         self.defaults = defaults
         self.param_groups: list[dict[str, Any]] = []
         self.state: dict[Parameter, dict[str, Any]] = {}
+        # Scratch space for the updates, one array per parameter: not state (never saved).
+        self._workspaces: dict[Parameter, np.ndarray] = {}
         for group in groups:
             self.add_param_group(group)
 
@@ -121,6 +139,14 @@ class Optimizer:
 
     def _check_combination(self, group: dict[str, Any], where: str) -> None:
         """Checks that involve several hyper-parameters of a group."""
+
+    def _workspace(self, p: Parameter) -> np.ndarray:
+        """A preallocated array shaped like ``p.data`` that an update may overwrite
+        (instead of allocating a temporary array for every operation)."""
+        work = self._workspaces.get(p)
+        if work is None or work.shape != p.data.shape or work.dtype != p.data.dtype:
+            work = self._workspaces[p] = np.empty_like(p.data)
+        return work
 
     def zero_grad(self) -> None:
         for group in self.param_groups:
@@ -306,19 +332,33 @@ class Adam(Optimizer):
             state["exp_avg_sq"] = np.zeros_like(p.data)
         state["step"] += 1
         t = state["step"]
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m *= beta1
-        m += (1 - beta1) * g
-        v *= beta2
-        v += (1 - beta2) * g * g
+        arrays = [p.data, g, state["exp_avg"], state["exp_avg_sq"], self._workspace(p)]
         if group["amsgrad"]:
-            max_v = state.setdefault("max_exp_avg_sq", np.zeros_like(p.data))
-            np.maximum(max_v, v, out=max_v)
-            v = max_v
+            arrays.append(state.setdefault("max_exp_avg_sq", np.zeros_like(p.data)))
         bias_correction1 = 1 - beta1**t
-        bias_correction2 = 1 - beta2**t
-        denom = np.sqrt(v) / math.sqrt(bias_correction2) + group["eps"]
-        p.data -= (group["lr"] / bias_correction1) * (m / denom)
+        sqrt_bias_correction2 = math.sqrt(1 - beta2**t)
+        step_size, eps = group["lr"] / bias_correction1, group["eps"]
+        # The same operations in the same order as m = beta1 m + (1 - beta1) g,
+        # v = beta2 v + (1 - beta2) g g and p -= (lr / bc1) (m / denom), done in
+        # place (one scratch array, no temporaries) and chunk by chunk, so that
+        # each chunk stays in the CPU cache through all of them.
+        for data, grad, m, v, work, *max_v in _chunks(arrays):
+            m *= beta1
+            np.multiply(grad, 1 - beta1, out=work)
+            m += work
+            v *= beta2
+            np.multiply(grad, 1 - beta2, out=work)
+            work *= grad
+            v += work
+            if max_v:
+                np.maximum(max_v[0], v, out=max_v[0])
+                v = max_v[0]
+            denom = np.sqrt(v, out=work)
+            denom /= sqrt_bias_correction2
+            denom += eps
+            step = np.divide(m, denom, out=work)
+            step *= step_size
+            data -= step
 
 
 class AdamW(Adam):
