@@ -24,6 +24,6 @@ from mlp_course.seed import get_rng, seed_everything
 #: The release the book is built from. Each chapter's set-up cell installs the
 #: package at the git tag ``v`` + this version (tests/test_chapter_anatomy.py
 #: keeps them in line); CONTRIBUTING.md says how a release is tagged.
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 __all__ = ["__version__", "get_rng", "seed_everything", "setup_notebook"]
