@@ -319,7 +319,7 @@ def run_notebook(nb: nbformat.NotebookNode, venv: Path, where: Path, monkeypatch
     content = where / "content"
     content.mkdir()
     monkeypatch.setenv("JUPYTER_PATH", str(venv / "share" / "jupyter"))
-    client = NotebookClient(nb, kernel_name=KERNEL_NAME, timeout=600, allow_errors=True,
+    client = NotebookClient(nb, kernel_name=KERNEL_NAME, timeout=1800, allow_errors=True,
                             resources={"metadata": {"path": str(content)}})
     client.execute(env=kernel_env(venv))
 

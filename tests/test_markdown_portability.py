@@ -26,6 +26,8 @@ from markdown_it import MarkdownIt
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+# The appendix is read in Colab too.
+NOTEBOOKS = CHAPTERS + sorted((ROOT / "appendix").glob("*.ipynb"))
 
 _MD = MarkdownIt("commonmark")
 
@@ -260,7 +262,7 @@ def test_there_are_chapters():
     assert CHAPTERS, "no notebooks found in chapters/"
 
 
-@pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_every_markdown_cell_reads_as_commonmark(path):
     report = [f"{path.relative_to(ROOT)}, cell {index}, {problem}"
               for index, source in _cells(path) for problem in problems(source)]

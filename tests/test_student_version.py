@@ -153,7 +153,7 @@ def student_runs(request, tmp_path_factory) -> dict[str, nbformat.NotebookNode]:
 
         async def run(nb: nbformat.NotebookNode) -> None:
             async with gate:
-                client = NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
+                client = NotebookClient(nb, timeout=1800, kernel_name="python3", allow_errors=True,
                                         resources={"metadata": {"path": str(out)}})
                 await client.async_execute(env=env)
 
