@@ -1,0 +1,69 @@
+"""Small fixes to the built book, as a local Sphinx extension (see _config.yml).
+
+* Images of notebook outputs get the alt text stored in their PNG file
+  (``mlp_course.figure_text`` writes it from the figure's titles and labels);
+  without it Sphinx would use the image's file name.
+* A script that two extensions both add is written once: sphinx-thebe's
+  inline settings came twice, and the second copy raised a JavaScript error
+  ("Identifier 'THEBE_JS_URL' has already been declared") on every page.
+* ``static/course_book.css`` and ``static/course_book.js``: link contrast,
+  wrapping on narrow screens and button names (each file says why).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from docutils import nodes
+
+from mlp_course.figure_text import read_png_description
+
+
+def _image_file(app: Any, docname: str, uri: str) -> Path | None:
+    path = Path(uri)
+    for candidate in (path, Path(app.srcdir) / uri, (Path(app.srcdir) / docname).parent / uri):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def add_alt_text(app: Any, doctree: nodes.document, docname: str) -> None:
+    for image in doctree.findall(nodes.image):
+        if image.get("alt") or not image.get("uri", "").endswith(".png"):
+            continue
+        found = _image_file(app, docname, image["uri"])
+        if found is not None:
+            description = read_png_description(found.read_bytes())
+            if description:
+                image["alt"] = description
+
+
+def drop_repeated_scripts(app: Any, pagename: str, templatename: str, context: dict, doctree: Any) -> None:
+    # Two copies may differ in priority, or name no file as None in one and ""
+    # in the other: compare what the page gets.
+    kept, seen = [], set()
+    for script in context.get("script_files") or []:
+        key = (str(getattr(script, "filename", script) or ""),
+               tuple(sorted(getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            kept.append(script)
+    if "script_files" in context:
+        context["script_files"] = kept
+
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+def add_static_files(app: Any) -> None:
+    app.config.html_static_path.append(str(STATIC))
+    app.add_css_file("course_book.css")
+    app.add_js_file("course_book.js")
+
+
+def setup(app: Any) -> dict[str, Any]:
+    app.connect("builder-inited", add_static_files)
+    app.connect("doctree-resolved", add_alt_text)
+    app.connect("html-page-context", drop_repeated_scripts)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,71 @@
+"""Alt text written from a figure's titles, labels and legends."""
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from mlp_course.figure_text import describe_figure, read_png_description  # noqa: E402
+
+
+def test_one_panel_names_title_axes_and_legend():
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], label="training")
+    ax.plot([1, 0], label="validation")
+    ax.legend()
+    ax.set(title=r"Loss at $\eta$ = 0.1", xlabel="epoch", ylabel="loss")
+    assert describe_figure(fig) == "Loss at η = 0.1 (x axis epoch, y axis loss, legend training, validation)"
+    plt.close(fig)
+
+
+def test_panels_and_suptitle():
+    fig, axes = plt.subplots(1, 2)
+    axes[0].plot([0, 1])
+    axes[0].set_title("weights")
+    axes[1].imshow([[0, 1], [1, 0]])
+    fig.suptitle("Layer 1")
+    assert describe_figure(fig) == "Layer 1. 2 panels: weights; an image"
+    plt.close(fig)
+
+
+def test_many_panels_are_summarised_by_their_titles():
+    fig, axes = plt.subplots(2, 4)
+    for i, ax in enumerate(axes.flat):
+        ax.imshow([[i]])
+        ax.set_title("shirt" if i % 2 else "coat")
+    assert describe_figure(fig) == "8 panels titled coat, shirt"
+    plt.close(fig)
+
+
+def test_a_figure_without_words_says_so():
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    assert describe_figure(fig) == "A figure without title or axis labels"
+    plt.close(fig)
+
+
+def test_not_a_figure_is_refused():
+    with pytest.raises(TypeError, match="expected a matplotlib Figure, got list"):
+        describe_figure([1, 2])
+
+
+@pytest.mark.parametrize("text", ["plain words", "Greek η and σ"])
+def test_description_round_trips_through_a_png(text):
+    fig, ax = plt.subplots()
+    ax.plot([0, 1])
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", metadata={"Description": text})
+    plt.close(fig)
+    assert read_png_description(buffer.getvalue()) == text
+
+
+def test_png_without_description_and_not_a_png():
+    fig, ax = plt.subplots()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    assert read_png_description(buffer.getvalue()) is None
+    with pytest.raises(ValueError, match="not a PNG"):
+        read_png_description(b"GIF89a")
