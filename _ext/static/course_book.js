@@ -5,7 +5,7 @@
 // search buttons and the "Show code cell source" toggles take their name from
 // their visible text, and the icons of the colour-mode button lose the titles
 // that are not part of its name.
-document.addEventListener("DOMContentLoaded", () => {
+function nameButtonsByTheirText() {
   document.querySelectorAll(".search-button-field[aria-label]").forEach((button) => {
     button.removeAttribute("aria-label");
   });
@@ -15,4 +15,8 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll(".theme-switch-button i[title]").forEach((icon) => {
     icon.removeAttribute("title");
   });
-});
+}
+
+// Again once everything has loaded: the theme's own scripts may run in between.
+document.addEventListener("DOMContentLoaded", nameButtonsByTheirText);
+window.addEventListener("load", nameButtonsByTheirText);

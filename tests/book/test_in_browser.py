@@ -90,6 +90,8 @@ class Visit:
         route.abort()
 
     def axe_violations(self) -> list[dict]:
+        # The theme's scripts adjust the page after its load event; let them settle.
+        self.page.wait_for_timeout(500)
         self.page.add_script_tag(path=str(AXE))
         return self.page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']}))
             .violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
