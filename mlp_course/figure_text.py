@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+import zlib
 from typing import Any
 
 #: Panels beyond this many are summarised by their distinct titles only.
@@ -147,8 +148,6 @@ def read_png_description(data: bytes) -> str | None:
                 _, _, text = rest.partition(b"\x00")
                 if flag == 0:
                     return text.decode("utf-8")
-                import zlib
-
                 return zlib.decompress(text).decode("utf-8")
         elif kind == b"IEND":
             return None
