@@ -322,10 +322,11 @@ def plot_decision_boundary(
     values = _grid_predictions(predict, grid).reshape(G1.shape)
 
     two_classes = len(classes) <= 2
-    cmap = plt.get_cmap("RdBu_r" if two_classes else "tab10")
+    cmap = plt.get_cmap("RdBu_r")
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]  # the course's COLOURS after setup_notebook
 
     def class_colour(i: int):
-        return cmap(0.05 if i == 0 else 0.95) if two_classes else cmap(i % cmap.N)
+        return cmap(0.05 if i == 0 else 0.95) if two_classes else cycle[i % len(cycle)]
 
     extra_handles = []
     probabilities = two_classes and values.min() >= 0 and values.max() <= 1

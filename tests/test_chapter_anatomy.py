@@ -494,6 +494,32 @@ def test_title_and_front_matter(notebook):
         assert needed in text, f"{path.name}: no '{needed}' section"
 
 
+def test_prerequisites_link_to_earlier_chapters(notebook):
+    """The **Prerequisites.** paragraph above the first code cell links to each earlier chapter
+    it names, and every link it holds points to an earlier chapter that exists."""
+    path, nb = notebook
+    opening = "\n\n".join(_source(c) for c in _leading_markdown(nb))
+    match = re.search(r"\*\*Prerequisites\.\*\*(.*?)(?:\n\n|\Z)", opening, flags=re.DOTALL)
+    assert match, f"{path.name}: no **Prerequisites.** paragraph above the first code cell"
+    targets = re.findall(r"\]\(((\d\d)_[\w-]+\.ipynb)(?:#[\w-]*)?\)", match.group(1))
+    number = int(path.name[:2])
+    if number == 1:
+        return  # the first chapter needs no earlier one
+    assert targets, f"{path.name}: the prerequisites link to no earlier chapter"
+    for target, target_number in targets:
+        assert (path.parent / target).is_file(), f"{path.name}: a prerequisite links to {target}, which does not exist"
+        assert int(target_number) < number, f"{path.name}: a prerequisite links to the later {target}"
+
+
+def _leading_markdown(nb: dict) -> list[dict]:
+    cells = []
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "markdown":
+            break
+        cells.append(cell)
+    return cells
+
+
 def test_setup_cell_is_quiet_and_installs_the_release_of_the_package(notebook):
     path, nb = notebook
     _assert_none(path, setup_problems(nb), "set-up cell")

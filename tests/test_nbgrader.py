@@ -231,6 +231,111 @@ def test_comments_alone_bring_no_extra_solution_region():
         'def f(x):\n    """Doc."""\n    ### BEGIN SOLUTION\n    return x + 1\n    ### END SOLUTION')
 
 
+def test_a_stub_may_give_lines_before_its_raise_and_the_reference_must_begin_with_them():
+    stub = textwrap.dedent('''\
+        def f(x):
+            """Doc."""
+            y = x + 1   # given
+            raise NotImplementedError("replace this line with your code")''')
+    reference = textwrap.dedent('''\
+        def f(x):
+            """Doc."""
+            y = x + 1   # given
+            # Then double it.
+            return 2 * y''')
+    assert na.fill_answer(stub, reference, "answer", "reference") == textwrap.dedent('''\
+        def f(x):
+            """Doc."""
+            y = x + 1   # given
+            ### BEGIN SOLUTION
+            # Then double it.
+            return 2 * y
+            ### END SOLUTION''')
+    with pytest.raises(na.AssignmentError, match=r"reference f\(\) should begin with the 1 line"):
+        na.fill_answer(stub, reference.replace("y = x + 1", "y = x + 2"), "answer", "reference")
+    with pytest.raises(na.AssignmentError, match=r"the stub f\(\) should end in `raise NotImplementedError"):
+        na.find_stubs(ast.parse(stub + "\n    return y"), "answer")
+
+
+def test_a_class_stub_keeps_its_complete_methods_and_gets_the_reference_bodies_of_the_others():
+    stub = textwrap.dedent('''\
+        class Scale:
+            """Multiplies by k."""
+
+            def __init__(self, k):
+                self.k = k
+
+            def forward(self, A):
+                raise NotImplementedError("replace this line with your code")
+
+            def backward(self, d_out):
+                """The gradient."""
+                raise NotImplementedError("replace this line with your code")''')
+    reference = textwrap.dedent('''\
+        class Scale:
+            """Multiplies by k."""
+
+            def __init__(self, k):
+                self.k = k
+                self.calls = 0
+
+            def forward(self, A):
+                self.calls += 1
+                return self.k * A
+
+            def backward(self, d_out):
+                """The gradient."""
+                return self.k * d_out
+
+
+        check("ch99-ex-scale", Scale)''')
+    stubs = na.find_stubs(ast.parse(stub), "answer")
+    assert stubs.names == ["Scale"] and [m.name for m in stubs.classes[0][1]] == ["forward", "backward"]
+    filled = na.fill_answer(stub, reference, "answer", "reference")
+    assert filled == textwrap.dedent('''\
+        class Scale:
+            """Multiplies by k."""
+
+            def __init__(self, k):
+                self.k = k
+
+            def forward(self, A):
+                ### BEGIN SOLUTION
+                self.calls += 1
+                return self.k * A
+                ### END SOLUTION
+
+            def backward(self, d_out):
+                """The gradient."""
+                ### BEGIN SOLUTION
+                return self.k * d_out
+                ### END SOLUTION''')
+    with pytest.raises(na.AssignmentError, match="defines Scale but not as a class"):
+        na.fill_answer(stub, "def Scale(k):\n    return k", "answer", "reference")
+    with pytest.raises(na.AssignmentError, match=r"defines Scale.backward but not as a function"):
+        na.fill_answer(stub, reference.replace("def backward(self, d_out):", "backward = None\n    def _b(self, d_out):"),
+                       "answer", "reference")
+
+
+def test_every_chapter_converts_and_its_filled_answers_pass_where_they_stand_alone():
+    """Every chapter becomes an assignment with its registered points; answers that need
+    nothing else of their chapter are run and checked."""
+    for path in sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb")):
+        chapter = nbformat.read(path, as_version=4)
+        converted, summary = na.convert(chapter, path.name)
+        keys = [key for cell in chapter.cells if na.is_check(cell) and cell.cell_type == "code"
+                for key in _keys(cell.source)]
+        assert summary.points == sum(registry.get(key).points for key in keys), path.name
+        assert summary.answers == summary.tests, path.name
+    chapter = nbformat.read(ROOT / "chapters" / "13_regularisation.ipynb", as_version=4)
+    converted, _ = na.convert(chapter, "13_regularisation.ipynb")
+    answer = _answer_cell_for(converted, "ch13-ex-dropout")
+    namespace: dict = {"np": np}
+    exec(na.strip_solution_markers(answer.source), namespace)
+    with contextlib.redirect_stdout(io.StringIO()):
+        registry.grade("ch13-ex-dropout", namespace["InvertedDropout"])
+
+
 def test_check_cells_become_locked_autograded_cells_with_hidden_grade_calls(ch99):
     converted, _ = na.convert(synthetic_chapter(), "demo.ipynb")
     cells = nbgrader_cells(converted)

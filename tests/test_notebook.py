@@ -9,7 +9,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import mlp_course  # noqa: E402
-from mlp_course.notebook import RC_PARAMS, setup_notebook  # noqa: E402
+from mlp_course.figure_text import read_png_description  # noqa: E402
+from mlp_course.notebook import COLOURS, RC_PARAMS, setup_notebook  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +52,9 @@ def test_sets_the_course_style_and_print_options():
     assert rc["axes.grid"] is True
     assert rc["axes.spines.top"] is False and rc["axes.spines.right"] is False
     for key, value in RC_PARAMS.items():
-        assert rc[key] == (list(value) if isinstance(value, tuple) else value), key
+        if key != "axes.prop_cycle":
+            assert rc[key] == (list(value) if isinstance(value, tuple) else value), key
+    assert rc["axes.prop_cycle"].by_key() == {"color": list(COLOURS)}
     options = np.get_printoptions()
     assert options["precision"] == 4 and options["suppress"] is True
 
@@ -66,14 +69,39 @@ def test_rejects_a_bad_seed():
         setup_notebook(seed=-1)
 
 
-def test_under_ipython_inline_figures_are_png(monkeypatch):
+def test_the_colours_are_distinct_and_c0_to_c3_keep_their_usual_hues():
+    assert len(set(COLOURS)) == len(COLOURS) == 8
+    rgb = [matplotlib.colors.to_rgb(colour) for colour in COLOURS[:4]]
+    blue, orange, green, red = rgb
+    assert blue[2] > max(blue[:2]) and green[1] > max(green[0], green[2])
+    assert red[0] > red[1] > red[2] and orange[0] > orange[1] > orange[2]
+
+
+def test_under_ipython_inline_figures_are_png_with_alt_text(monkeypatch):
+    import base64
     import sys
     import types
 
+    import matplotlib.pyplot as plt
+
     backend_inline = pytest.importorskip("matplotlib_inline.backend_inline")
+    from IPython.core.formatters import DisplayFormatter
+
     calls = []
-    fake_ipython = types.SimpleNamespace(get_ipython=lambda: object())
+    shell = types.SimpleNamespace(display_formatter=DisplayFormatter())
+    fake_ipython = types.SimpleNamespace(get_ipython=lambda: shell)
     monkeypatch.setitem(sys.modules, "IPython", fake_ipython)
     monkeypatch.setattr(backend_inline, "set_matplotlib_formats", lambda *formats: calls.append(formats))
     setup_notebook()
     assert calls == [("png",)]
+    monkeypatch.undo()
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [1, 0], label="training")
+    ax.set(title="Loss", xlabel="epoch", ylabel="loss")
+    ax.legend()
+    data, metadata = shell.display_formatter.formatters["image/png"](fig)
+    plt.close(fig)
+    expected = "Loss (x axis epoch, y axis loss, legend training)"
+    assert metadata == {"alt": expected}
+    assert read_png_description(base64.b64decode(data)) == expected
