@@ -25,13 +25,20 @@ _GREEK = {name: chr(code) for name, code in (
     ("eta", 0x3B7), ("theta", 0x3B8), ("lambda", 0x3BB), ("mu", 0x3BC), ("pi", 0x3C0),
     ("rho", 0x3C1), ("sigma", 0x3C3), ("tau", 0x3C4), ("phi", 0x3C6), ("Delta", 0x394),
     ("Sigma", 0x3A3), ("nabla", 0x2207), ("times", 0xD7), ("cdot", 0xB7), ("approx", 0x2248),
-    ("leq", 0x2264), ("geq", 0x2265), ("ell", 0x2113), ("infty", 0x221E))}
+    ("leq", 0x2264), ("geq", 0x2265), ("ell", 0x2113), ("infty", 0x221E), ("partial", 0x2202),
+    ("mid", 0x7C), ("sqrt", 0x221A), ("to", 0x2192), ("rightarrow", 0x2192), ("pm", 0xB1))}
+
+
+#: Commands that mathtext prints as their own name (log p, max, Pr).
+_OPERATORS = frozenset({"log", "ln", "exp", "Pr", "max", "min", "sin", "cos", "tan", "tanh", "arg", "det"})
 
 
 def _clean(text: str) -> str:
     """One line, with matplotlib's mathtext turned into plain text: Greek letters
     and a few symbols as characters, other commands (\\mathrm) dropped."""
-    text = re.sub(r"\\([A-Za-z]+)\s?", lambda m: _GREEK.get(m.group(1), ""), text)
+    text = re.sub(r"\\[,;:! ]", " ", text)  # mathtext's spaces
+    text = re.sub(r"\\([A-Za-z]+)", lambda m: _GREEK.get(m.group(1), m.group(1) + " " if m.group(1) in _OPERATORS else ""),
+                  text)
     text = text.replace("$", "").replace("{", "").replace("}", "")
     return " ".join(text.split())
 
@@ -83,14 +90,30 @@ def _content_axes(fig: Any) -> list[Any]:
     return found
 
 
+_OWN_TEXT = "_mlp_course_alt_text"
+
+
+def set_alt_text(fig: Any, text: str) -> None:
+    """Give ``fig`` alt text of its own, in place of the one written from its labels:
+    for a figure whose labels do not say what it shows, such as a diagram."""
+    if not hasattr(fig, "get_axes"):
+        raise TypeError(f"set_alt_text: expected a matplotlib Figure, got {type(fig).__name__}")
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"set_alt_text: expected a non-empty string, got {text!r}")
+    setattr(fig, _OWN_TEXT, " ".join(text.split()))
+
+
 def describe_figure(fig: Any) -> str:
-    """A one-paragraph description of ``fig`` from its titles, labels and legends.
+    """A one-paragraph description of ``fig`` from its titles, labels and legends
+    (or the text given to :func:`set_alt_text`).
 
     >>> describe_figure(fig)
     'Loss during training (x axis epoch, y axis loss, legend training, validation)'
     """
     if not hasattr(fig, "get_axes"):
         raise TypeError(f"describe_figure: expected a matplotlib Figure, got {type(fig).__name__}")
+    if getattr(fig, _OWN_TEXT, None):
+        return getattr(fig, _OWN_TEXT)
     suptitle = getattr(fig, "_suptitle", None)
     heading = _clean(suptitle.get_text()) if suptitle is not None else ""
     panels = _content_axes(fig)

@@ -7,7 +7,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from mlp_course.figure_text import describe_figure, read_png_description  # noqa: E402
+from mlp_course.figure_text import describe_figure, read_png_description, set_alt_text  # noqa: E402
 
 
 def test_one_panel_names_title_axes_and_legend():
@@ -69,3 +69,25 @@ def test_png_without_description_and_not_a_png():
     assert read_png_description(buffer.getvalue()) is None
     with pytest.raises(ValueError, match="not a PNG"):
         read_png_description(b"GIF89a")
+
+
+def test_own_alt_text_replaces_the_written_one_and_bad_text_is_refused():
+    fig, ax = plt.subplots()
+    ax.set_title("Boxes and arrows")
+    with pytest.raises(ValueError, match="non-empty string, got ''"):
+        set_alt_text(fig, "")
+    with pytest.raises(TypeError, match="expected a matplotlib Figure, got str"):
+        set_alt_text("figure", "text")
+    assert describe_figure(fig) == "Boxes and arrows"
+    set_alt_text(fig, "A diagram of 3 boxes,\n  joined by 2 arrows.")
+    assert describe_figure(fig) == "A diagram of 3 boxes, joined by 2 arrows."
+    plt.close(fig)
+
+
+def test_mathtext_spaces_and_symbols_become_plain_text():
+    fig, ax = plt.subplots()
+    ax.set_title(r"$q = (a\,w + c)\,\sigma(t)$")
+    ax.set_xlabel(r"$p = \Pr(y = 1 \mid x)$, loss $-\log p$")
+    ax.set_ylabel(r"$\partial L / \partial W^{[1]}$")
+    assert describe_figure(fig) == "q = (a w + c) σ(t) (x axis p = Pr (y = 1 | x), loss -log p, y axis ∂ L / ∂ W^[1])"
+    plt.close(fig)

@@ -115,6 +115,17 @@ def test_images_are_in_the_book(doc):
 
 
 @pytest.mark.parametrize("doc", PAGES)
+def test_every_output_image_says_what_it_shows(doc):
+    """Alt text written from the figure (mlp_course.figure_text), not the file name Sphinx would use."""
+    for img in soup(doc).select(".cell_output img"):
+        alt = " ".join(img.get("alt", "").split())
+        name = Path(urlsplit(img.get("src", "")).path).name
+        assert alt and alt != name and not re.fullmatch(r"[\w.-]+\.(png|svg|jpe?g|gif)", alt), \
+            f"{doc}: the image {name} has the alt text {alt!r}"
+        assert len(alt.split()) >= 3, f"{doc}: the alt text of {name} is too short to describe it: {alt!r}"
+
+
+@pytest.mark.parametrize("doc", PAGES)
 def test_stored_outputs_are_shown(doc):
     source = source_of(doc)
     if source.suffix != ".ipynb":
