@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+import unicodedata
 import zlib
 from typing import Any
 
@@ -26,7 +27,8 @@ _GREEK = {name: chr(code) for name, code in (
     ("rho", 0x3C1), ("sigma", 0x3C3), ("tau", 0x3C4), ("phi", 0x3C6), ("Delta", 0x394),
     ("Sigma", 0x3A3), ("nabla", 0x2207), ("times", 0xD7), ("cdot", 0xB7), ("approx", 0x2248),
     ("leq", 0x2264), ("geq", 0x2265), ("ell", 0x2113), ("infty", 0x221E), ("partial", 0x2202),
-    ("mid", 0x7C), ("sqrt", 0x221A), ("to", 0x2192), ("rightarrow", 0x2192), ("pm", 0xB1))}
+    ("mid", 0x7C), ("sqrt", 0x221A), ("to", 0x2192), ("rightarrow", 0x2192), ("pm", 0xB1),
+    ("prime", 0x2032), ("Vert", 0x2016))}
 
 
 #: Commands that mathtext prints as their own name (log p, max, Pr).
@@ -37,10 +39,12 @@ def _clean(text: str) -> str:
     """One line, with matplotlib's mathtext turned into plain text: Greek letters
     and a few symbols as characters, other commands (\\mathrm) dropped."""
     text = re.sub(r"\\[,;:! ]", " ", text)  # mathtext's spaces
+    text = text.replace("\\|", "\u2016")  # a norm's bars
+    text = re.sub(r"\\hat\{?([A-Za-z])\}?", "\\1\u0302", text)  # y hat, as the letter with a circumflex
     text = re.sub(r"\\([A-Za-z]+)", lambda m: _GREEK.get(m.group(1), m.group(1) + " " if m.group(1) in _OPERATORS else ""),
                   text)
     text = text.replace("$", "").replace("{", "").replace("}", "")
-    return " ".join(text.split())
+    return unicodedata.normalize("NFC", " ".join(text.split()))
 
 
 def _legend_labels(ax: Any) -> list[str]:
@@ -48,6 +52,21 @@ def _legend_labels(ax: Any) -> list[str]:
     if legend is None:
         return []
     return [label for label in (_clean(t.get_text()) for t in legend.get_texts()) if label]
+
+
+def _categories(tick_labels: list[Any]) -> list[str]:
+    """The tick labels of an axis that names things (bars, rows), not numbers."""
+    texts = [_clean(label.get_text()) for label in tick_labels]
+    named = [text for text in texts if re.search(r"[A-Za-z]", text)]
+    return [text for text in texts if text] if named else []
+
+
+def _listed(labels: list[str]) -> str:
+    """Legend entries in a row: separated by commas, or by semicolons where an entry has a comma."""
+    shown = labels[:MAX_LEGEND_ENTRIES]
+    more = len(labels) - MAX_LEGEND_ENTRIES
+    text = ("; " if any("," in label for label in shown) else ", ").join(shown)
+    return text + (f" and {more} more" if more > 0 else "")
 
 
 def _axes_title(ax: Any) -> str:
@@ -65,11 +84,13 @@ def _describe_axes(ax: Any) -> str:
         pieces.append(f"x axis {xlabel}")
     if ylabel:
         pieces.append(f"y axis {ylabel}")
+    for axis in ("x", "y"):
+        categories = _categories(getattr(ax, f"get_{axis}ticklabels")())
+        if categories:
+            pieces.append(f"{axis} categories {_listed(categories)}")
     labels = _legend_labels(ax)
     if labels:
-        shown = ", ".join(labels[:MAX_LEGEND_ENTRIES])
-        more = len(labels) - MAX_LEGEND_ENTRIES
-        pieces.append(f"legend {shown}" + (f" and {more} more" if more > 0 else ""))
+        pieces.append(f"legend {_listed(labels)}")
     title = _axes_title(ax)
     body = ", ".join(pieces)
     if title and body:
@@ -127,6 +148,10 @@ def describe_figure(fig: Any) -> str:
         described = [summary]
     elif len(panels) > 1:
         described = [f"{len(panels)} panels: " + "; ".join(described)] if described else []
+    figure_legend = [label for legend in getattr(fig, "legends", [])
+                     for label in (_clean(t.get_text()) for t in legend.get_texts()) if label]
+    if figure_legend:
+        described.append(f"legend {_listed(figure_legend)}")
     text = ". ".join(part for part in (heading, *described) if part)
     return text or "A figure without title or axis labels"
 

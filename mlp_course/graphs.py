@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import shutil
-from typing import Sequence
+from typing import Any, Sequence
+
+from mlp_course.figure_text import set_alt_text
 
 #: Printed by :func:`show` where Graphviz's ``dot`` program is not installed.
 DOT_MISSING = (
@@ -56,6 +59,24 @@ def render_png(graph, dpi: int = 96) -> bytes:
         return graph.pipe(format="png")
     except graphviz.ExecutableNotFound as error:  # on the PATH but not runnable
         raise GraphvizMissing(DOT_MISSING) from error
+
+
+def _describe_graph(graph: Any, title: str | None) -> str:
+    """Alt text for one drawn graph: what it is, and how many boxes and arrows it has."""
+    name_pattern = r'("[^"]*"|[\w.]+)'
+    boxes, arrows = set(), 0
+    for line in graph.source.splitlines():
+        edge = re.match(rf"\s*{name_pattern}\s*->\s*{name_pattern}", line)
+        node = re.match(rf"\s*{name_pattern}\s*(\[|$)", line)
+        if edge:
+            boxes.update(edge.groups())
+            arrows += 1
+        elif node and node.group(1) not in ("graph", "node", "edge", "digraph", "}"):
+            boxes.add(node.group(1))
+    boxes = len(boxes)
+    name = f"{title}: a" if title else "A"
+    return (f"{name} computation graph drawn by Graphviz, {boxes} box{'es' if boxes != 1 else ''} "
+            f"joined by {arrows} arrow{'s' if arrows != 1 else ''}.")
 
 
 def show(*graphs, titles: Sequence[str] | None = None, width: float = 10.0) -> None:
@@ -110,6 +131,8 @@ def show(*graphs, titles: Sequence[str] | None = None, width: float = 10.0) -> N
             axis.set_axis_off()
             if titles:
                 axis.set_title(titles[index])
+        set_alt_text(figure, " ".join(_describe_graph(graph, titles[index] if titles else None)
+                                      for index, graph in enumerate(graphs)))
         plt.show()
     finally:
         plt.close(figure)

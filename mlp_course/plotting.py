@@ -17,9 +17,9 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover - for type hints only
     from matplotlib.axes import Axes
 
-_INPUT_COLOUR = "#4C72B0"
-_HIDDEN_COLOUR = "#55A868"
-_OUTPUT_COLOUR = "#C44E52"
+_INPUT_COLOUR = "#0072B2"   # the course palette (mlp_course.notebook.COLOURS): C0, C2, C3
+_HIDDEN_COLOUR = "#009E73"
+_OUTPUT_COLOUR = "#D55E00"
 _BIAS_COLOUR = "#8C8C8C"
 
 

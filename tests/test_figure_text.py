@@ -91,3 +91,25 @@ def test_mathtext_spaces_and_symbols_become_plain_text():
     ax.set_ylabel(r"$\partial L / \partial W^{[1]}$")
     assert describe_figure(fig) == "q = (a w + c) σ(t) (x axis p = Pr (y = 1 | x), loss -log p, y axis ∂ L / ∂ W^[1])"
     plt.close(fig)
+
+
+def test_figure_legends_primes_norms_hats_and_entries_with_commas():
+    fig, (left, right) = plt.subplots(1, 2)
+    left.plot([0, 1], label="sigmoid, Glorot")
+    left.plot([1, 0], label="tanh, He")
+    left.legend()
+    left.set_ylabel(r"$\|dW\|$ and $\sigma^{\prime\prime}$")
+    right.plot([0, 1], [0, 1])
+    right.set_xlabel(r"predicted $\hat{y}$")
+    fig.legend(["lr 0.1", "lr 1"])
+    assert describe_figure(fig) == ("2 panels: y axis ‖dW‖ and σ^′′, legend sigmoid, Glorot; tanh, He; "
+                                    "x axis predicted ŷ. legend lr 0.1, lr 1")
+    plt.close(fig)
+
+
+def test_an_axis_of_named_bars_lists_them_and_a_numeric_one_does_not():
+    fig, ax = plt.subplots()
+    ax.barh(["scratch", "PyTorch", "MLPClassifier"], [1.1, 1.0, 2.1])
+    ax.set_xlabel("seconds per epoch")
+    assert describe_figure(fig) == "x axis seconds per epoch, y categories scratch, PyTorch, MLPClassifier"
+    plt.close(fig)

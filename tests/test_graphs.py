@@ -167,3 +167,13 @@ def test_a_string_is_not_a_list_of_titles(shown):
 def test_width_must_be_a_real_positive_number(shown, width):
     with pytest.raises(ValueError, match="width must be a positive number"):
         graphs.show(small(), width=width)
+
+
+@needs_dot
+def test_show_gives_the_figure_alt_text_that_counts_boxes_and_arrows(shown):
+    from mlp_course.figure_text import describe_figure
+
+    graphs.show(small(3), wide(2, 3), titles=["three", "grid"])
+    assert describe_figure(shown[0]) == (
+        "three: a computation graph drawn by Graphviz, 3 boxes joined by 2 arrows. "
+        "grid: a computation graph drawn by Graphviz, 6 boxes joined by 4 arrows.")
