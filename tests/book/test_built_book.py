@@ -85,6 +85,15 @@ def test_every_toc_page_is_built(doc):
 
 
 @pytest.mark.parametrize("doc", PAGES)
+def test_every_page_states_the_licences(doc):
+    footer = soup(doc).select_one(".extra_footer")
+    assert footer is not None, f"{doc}: no licence footer (html.extra_footer in _config.yml)"
+    links = {a.get_text(" ", strip=True): a["href"] for a in footer.select("a[href]")}
+    assert links.get("CC BY 4.0") == "https://creativecommons.org/licenses/by/4.0/", links
+    assert links.get("MIT licence", "").endswith("/blob/main/LICENSE"), links
+
+
+@pytest.mark.parametrize("doc", PAGES)
 def test_no_script_comes_from_the_network(doc):
     remote = [s["src"] for s in soup(doc).find_all("script", src=True)
               if re.match(r"(https?:)?//", s["src"])]
