@@ -8,6 +8,11 @@
   ("Identifier 'THEBE_JS_URL' has already been declared") on every page.
 * ``static/course_book.css`` and ``static/course_book.js``: link contrast,
   wrapping on narrow screens and button names (each file says why).
+* The book's release is ``mlp_course.__version__``, the version its chapters
+  install: the PDF's title page shows it.
+* In the PDF, exercises are numbered per chapter as in the HTML book
+  (Exercise 1.2, not 1.11.2): Jupyter Book's LaTeX support numbers them per
+  section when the book has parts.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from typing import Any
 
 from docutils import nodes
 
+import mlp_course
 from mlp_course.figure_text import read_png_description
 
 
@@ -62,7 +68,19 @@ def add_static_files(app: Any) -> None:
     app.add_js_file("course_book.js")
 
 
+def set_release(app: Any, config: Any) -> None:
+    config.version = config.release = mlp_course.__version__
+
+
+def number_per_chapter_in_latex(app: Any) -> None:
+    if app.builder.name == "latex":
+        app.config.numfig_secnum_depth = 1
+
+
 def setup(app: Any) -> dict[str, Any]:
+    app.connect("config-inited", set_release)
+    # After sphinx-jupyterbook-latex's own builder-inited handler (priority 500).
+    app.connect("builder-inited", number_per_chapter_in_latex, priority=900)
     app.connect("builder-inited", add_static_files)
     app.connect("doctree-resolved", add_alt_text)
     app.connect("html-page-context", drop_repeated_scripts)

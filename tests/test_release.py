@@ -98,3 +98,25 @@ def test_the_command_refuses_a_wrong_tag_before_writing_anything(tmp_path):
     assert result.returncode == 2
     assert f"the tag is 'v0.0.0', but mlp_course.__version__ is '{VERSION}'" in result.stderr
     assert not out.exists()
+
+
+def test_check_only_checks_the_versions(tmp_path):
+    ok = subprocess.run([sys.executable, str(SCRIPT), "--check", "--tag", f"v{VERSION}"],
+                        capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert ok.returncode == 0 and "agree" in ok.stdout, ok.stderr
+    wrong = subprocess.run([sys.executable, str(SCRIPT), "--check", "--tag", "v0.0.0"],
+                           capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert wrong.returncode == 2 and "the tag is 'v0.0.0'" in wrong.stderr
+
+
+def test_the_nbgrader_links_point_at_the_book(tmp_path):
+    nbformat = pytest.importorskip("nbformat")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+        "See [chapter 2](02_activations.ipynb#softmax), [chapter 3](03_forward_pass.ipynb) and "
+        "[the guide](../appendix/instructors_guide.ipynb).")])
+    (tmp_path / "ch").mkdir()
+    nbformat.write(nb, tmp_path / "ch" / "01_x.ipynb")
+    assert release.link_chapters_to_book(tmp_path, "https://o.github.io/c/") == 2
+    text = nbformat.read(tmp_path / "ch" / "01_x.ipynb", as_version=4).cells[0].source
+    assert "(https://o.github.io/c/chapters/02_activations.html#softmax)" in text
+    assert "(https://o.github.io/c/chapters/03_forward_pass.html)" in text

@@ -83,7 +83,27 @@ def test_runs_on_every_push_pull_request_and_version_tag():
     triggers = workflow()["on"]
     assert set(triggers) == {"push", "pull_request"}
     assert triggers["push"]["branches"] == ["**"]
-    assert triggers["push"]["tags"] == ["v*.*.*"]
+    assert triggers["push"]["tags"] == ["v[0-9]+.[0-9]+.[0-9]+"]
+
+
+def test_git_may_read_the_checkout_in_the_container():
+    """As root in a container, git refuses a checkout owned by the runner's user."""
+    job = workflow()["jobs"]["test"]
+    assert job["container"].startswith("python:3.11-bookworm")
+    runs = [step.get("run", "").strip() for step in steps_of("test")]
+    uses = [step.get("uses", "") for step in steps_of("test")]
+    checkout = next(i for i, u in enumerate(uses) if u.startswith("actions/checkout@"))
+    safe = runs.index('git config --global --add safe.directory "$GITHUB_WORKSPACE"')
+    assert checkout < safe < runs.index(".ci/run")
+
+
+def test_a_wrong_tag_fails_before_the_long_test_run():
+    steps = steps_of("test")
+    runs = [step.get("run", "").strip() for step in steps]
+    check = next(i for i, run in enumerate(runs) if "scripts/release --check" in run)
+    assert check < runs.index(".ci/run")
+    assert steps[check]["if"] == "startsWith(github.ref, 'refs/tags/v')"
+    assert '--tag "$GITHUB_REF_NAME"' in runs[check]
 
 
 def test_the_test_job_runs_the_readme_test_command():
@@ -95,12 +115,14 @@ def test_the_test_job_runs_the_readme_test_command():
     assert ".ci/run" in runs, f"the test job should run .ci/run, as CI does; it runs {runs}"
 
 
-def test_the_test_job_installs_the_pinned_cpu_torch_before_the_setup():
+def test_every_torch_install_of_the_test_job_takes_the_cpu_build():
     pin = re.search(r"pip install -q (torch==[\d.]+)", (ROOT / "scripts" / "setup").read_text()).group(1)
-    runs = [step.get("run", "") for step in steps_of("test")]
+    runs = [step.get("run", "").strip() for step in steps_of("test")]
     torch_step = next(i for i, run in enumerate(runs) if "torch" in run)
     assert f"pip install {pin} --index-url https://download.pytorch.org/whl/cpu" in runs[torch_step]
     assert torch_step < runs.index(".ci/run"), "torch must be installed before scripts/setup pins it"
+    # The Colab-like venv of tests/test_colab_runtime.py installs the pin again, with plain pip.
+    assert workflow()["jobs"]["test"]["env"]["PIP_EXTRA_INDEX_URL"] == "https://download.pytorch.org/whl/cpu"
 
 
 def test_pip_and_npm_downloads_are_cached():
@@ -134,5 +156,6 @@ def test_the_release_attaches_the_packs_of_scripts_release_on_a_tag_only():
     release = workflow()["jobs"]["release"]
     assert release["needs"] == "test" and release["if"] == on_tag
     assert release["permissions"] == {"contents": "write"}
-    assert "gh release create" in runs_of("release")
+    assert "gh release create" in runs_of("release") and "--verify-tag" in runs_of("release")
     assert "release/*.zip release/*.pdf" in runs_of("release")
+    assert "gh release upload" in runs_of("release"), "a re-run replaces the files of the release it made"

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from test_built_book import PAGES, source_of
+import mlp_course
+from test_built_book import HTML, PAGES, source_of
 
 ROOT = Path(__file__).resolve().parents[2]
 LATEX = ROOT / "_build" / "latex"
@@ -121,3 +122,26 @@ def test_every_character_of_the_text_is_typeset():
     assert not lost, f"characters of the book missing from the PDF's text: {lost}"
     for sample in ("✓", "→", "σ", "−"):
         assert sample in wanted, f"the book no longer uses {sample!r}: pick another sample"
+
+
+def test_the_title_page_names_the_release():
+    first_page = poppler("pdftotext", "-f", "1", "-l", "1", str(PDF), "-")
+    assert f"Release {mlp_course.__version__}" in first_page, first_page
+
+
+def test_nothing_runs_off_the_page():
+    log = LOG.read_text(encoding="utf-8", errors="replace")
+    # A few points past the margin is a long word; a table or a formula past it loses text.
+    wide = [float(points) for points in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)]
+    assert max(wide, default=0) < 20, f"{sum(w >= 20 for w in wide)} lines run past the margin, by up to {max(wide):.0f} pt"
+
+
+def test_exercises_have_the_numbers_of_the_html_book():
+    def numbers(words: str) -> set[str]:
+        return set(re.findall(r"Exercise (\d+\.\d+)\b(?!\.\d)", words))
+
+    in_html = set().union(*(numbers((HTML / f"{doc}.html").read_text(encoding="utf-8")) for doc in PAGES))
+    assert in_html, "no numbered exercise in the HTML book"
+    assert numbers(text()) == in_html, f"only in the PDF: {sorted(numbers(text()) - in_html)[:5]}, " \
+                                       f"only in the HTML: {sorted(in_html - numbers(text()))[:5]}"
+    assert not re.search(r"Exercise \d+\.\d+\.\d+", text()), "exercises numbered per section, not per chapter"

@@ -80,7 +80,8 @@ def test_exactly_the_four_packs_and_the_notes(packs):
 def test_the_html_pack_is_the_built_book(packs):
     names = members(packs / f"{STEM}-html.zip")
     assert all(name.startswith(f"{STEM}-html/") for name in names)
-    built = sorted(p.relative_to(HTML).as_posix() for p in HTML.rglob("*") if p.is_file())
+    built = sorted([p.relative_to(HTML).as_posix() for p in HTML.rglob("*") if p.is_file()]
+                   + ["LICENSE", "LICENSE-CONTENT.md"])
     assert sorted(name.removeprefix(f"{STEM}-html/") for name in names) == built
     for chapter in CHAPTERS:
         assert f"{STEM}-html/chapters/{chapter.stem}.html" in names, f"the HTML pack lacks {chapter.stem}"
@@ -90,6 +91,15 @@ def test_the_html_pack_is_the_built_book(packs):
 def test_the_pdf_pack_is_the_built_pdf(packs):
     digest = hashlib.sha256
     assert digest((packs / f"{STEM}.pdf").read_bytes()).digest() == digest(PDF.read_bytes()).digest()
+
+
+@pytest.mark.parametrize("kind", ["html", "student-notebooks", "nbgrader-source"])
+def test_every_zip_carries_the_licences(packs, kind):
+    names = members(packs / f"{STEM}-{kind}.zip")
+    for licence in ("LICENSE", "LICENSE-CONTENT.md"):
+        assert f"{STEM}-{kind}/{licence}" in names, f"the {kind} pack lacks {licence}"
+    if kind == "html":
+        assert f"{STEM}-html/_static/mathjax/LICENSE" in names, "MathJax's licence travels with MathJax"
 
 
 def test_the_student_pack_has_every_chapter_and_no_solution(packs):
@@ -123,10 +133,32 @@ def test_the_nbgrader_pack_is_a_course_with_one_assignment_per_chapter(packs):
         assert graded, f"{name} has no graded cell"
         assert any(INSTALL_TAG in c.source for c in nb.cells), f"{name}: its set-up cell should install {INSTALL_TAG}"
         assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code")
-    config = zipfile.ZipFile(zip_path).read(f"{top}/nbgrader_config.py").decode()
-    assert "c.CourseDirectory" in config
     readme = zipfile.ZipFile(zip_path).read(f"{top}/README.md").decode()
-    assert f"@v{VERSION}" in readme
+    assert f"@v{VERSION}" in readme and f"cd {top}" in readme
+
+
+def test_links_between_chapters_in_the_nbgrader_pack_lead_to_the_book(packs):
+    book = re.search(r"^url: \"(.+)\"$", (ROOT / "CITATION.cff").read_text(), flags=re.MULTILINE).group(1)
+    notebooks = notebooks_in(packs / f"{STEM}-nbgrader-source.zip")
+    markdown = "\n".join(c.source for nb in notebooks.values() for c in nb.cells if c.cell_type == "markdown")
+    assert not re.findall(r"\]\(\d\d_\w+\.ipynb", markdown), "a link to a chapter's notebook leads nowhere here"
+    to_book = re.findall(rf"\]\({re.escape(book)}chapters/(\d\d_\w+)\.html", markdown)
+    assert to_book and set(to_book) <= {c.stem for c in CHAPTERS}
+
+
+def test_nbgrader_makes_a_release_of_the_unzipped_pack(packs, tmp_path):
+    with zipfile.ZipFile(packs / f"{STEM}-nbgrader-source.zip") as archive:
+        archive.extractall(tmp_path)
+    course = tmp_path / f"{STEM}-nbgrader-source"
+    venv_bin = Path(sys.executable).parent  # nbgrader runs alembic and the kernel from the PATH
+    env = {**os.environ, "PATH": f"{venv_bin}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run([str(venv_bin / "nbgrader"), "generate_assignment", "ch01_the_neuron"],
+                            cwd=course, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    released = course / "release" / "ch01_the_neuron" / "01_the_neuron.ipynb"
+    text = released.read_text(encoding="utf-8")
+    assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text
+    assert "raise NotImplementedError" in text and "YOUR ANSWER HERE" in text
 
 
 def test_the_versions_agree(packs):
