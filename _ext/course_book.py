@@ -10,6 +10,9 @@
   wrapping on narrow screens and button names (each file says why).
 * The book's release is ``mlp_course.__version__``, the version its chapters
   install: the PDF's title page shows it.
+* In the PDF, the notation table of the introduction gets column widths, so
+  that it wraps within the page (a ``tabularcolumns`` directive would do the
+  same, but shows as an empty box where GitHub renders intro.md).
 * In the PDF, exercises are numbered per chapter as in the HTML book
   (Exercise 1.2, not 1.11.2): Jupyter Book's LaTeX support numbers them per
   section when the book has parts.
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from docutils import nodes
+from sphinx import addnodes
 
 import mlp_course
 from mlp_course.figure_text import read_png_description
@@ -68,17 +72,38 @@ def add_static_files(app: Any) -> None:
     app.add_js_file("course_book.js")
 
 
+#: LaTeX column widths of tables, by (document, id of the section that holds the table).
+TABLE_COLUMNS = {("intro", "notation"): r"p{0.19\linewidth}p{0.52\linewidth}p{0.21\linewidth}"}
+
+
+def set_table_columns(app: Any, doctree: nodes.document) -> None:
+    for (docname, section_id), spec in TABLE_COLUMNS.items():
+        if app.env.docname != docname:
+            continue
+        section = next((s for s in doctree.findall(nodes.section) if section_id in s["ids"]), None)
+        table = next(section.findall(nodes.table), None) if section is not None else None
+        if table is None:
+            raise ValueError(f"{docname}: no table in a section {section_id!r} to set the columns {spec} of")
+        column_spec = addnodes.tabular_col_spec()
+        column_spec["spec"] = spec
+        table.parent.insert(table.parent.index(table), column_spec)
+
+
 def set_release(app: Any, config: Any) -> None:
     config.version = config.release = mlp_course.__version__
 
 
 def number_per_chapter_in_latex(app: Any) -> None:
+    # With parts, depth 1 makes LaTeX number captioned figures, tables and
+    # numbered equations through the whole book, not per chapter. The book has
+    # none today; tests/book/test_pdf.py fails when one appears.
     if app.builder.name == "latex":
         app.config.numfig_secnum_depth = 1
 
 
 def setup(app: Any) -> dict[str, Any]:
     app.connect("config-inited", set_release)
+    app.connect("doctree-read", set_table_columns)
     # After sphinx-jupyterbook-latex's own builder-inited handler (priority 500).
     app.connect("builder-inited", number_per_chapter_in_latex, priority=900)
     app.connect("builder-inited", add_static_files)

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LATEX = ROOT / "_build" / "latex"
 PDF = LATEX / "mlp-from-first-principles.pdf"
 LOG = PDF.with_suffix(".log")
+TEX = PDF.with_suffix(".tex")
 
 if not PDF.exists():
     reason = "the PDF is not built: run scripts/book --pdf first"
@@ -145,3 +146,12 @@ def test_exercises_have_the_numbers_of_the_html_book():
     assert numbers(text()) == in_html, f"only in the PDF: {sorted(numbers(text()) - in_html)[:5]}, " \
                                        f"only in the HTML: {sorted(in_html - numbers(text()))[:5]}"
     assert not re.search(r"Exercise \d+\.\d+\.\d+", text()), "exercises numbered per section, not per chapter"
+
+
+def test_nothing_is_numbered_through_the_whole_book():
+    """_ext/course_book.py numbers exercises per chapter in LaTeX; with parts, that would number a
+    captioned figure or table, or a numbered equation, through the whole book. The book has none."""
+    tex = TEX.read_text(encoding="utf-8")
+    numbered = re.findall(r"\\sphinxcaption\b|\\caption\{|\\begin\{(?:equation|align|gather)\}", tex)
+    assert not numbered, f"{len(numbered)} numbered captions or equations: check their numbers in the PDF " \
+                         f"and the numbering hook of _ext/course_book.py"
