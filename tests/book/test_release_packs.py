@@ -8,7 +8,6 @@ and that every file names the same version.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import re
